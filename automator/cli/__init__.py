@@ -1,0 +1,42 @@
+"""The ``automator`` command: the operator's edge. Depends on the core, never the reverse.
+
+Exit codes: 0 done; 1 a run finished with failed or unreachable hosts (or was refused);
+2 bad input (inventory, runbook, arguments, ticket id); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+
+from automator.cli import _inventory, _lab, _run, _tickets
+from automator.cli._app import cli, err_console
+from automator.errors import AutomatorError
+
+for _module in (_inventory, _run, _tickets):
+    _module.register(cli)
+cli.add_command(_lab.lab)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="automator", standalone_mode=False)
+    except AutomatorError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return 2
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

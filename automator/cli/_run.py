@@ -1,0 +1,158 @@
+"""``automator run NAME``: an operator runs a runbook through the one pipeline."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from automator.cli._app import console, open_pipeline, requester
+from automator.cli._render import STATUS_STYLE, counts_line, results_table
+from automator.config import Settings
+from automator.errors import ConfigError
+from automator.jobs import JobKind, JobSpec, Pipeline, RunStatus, RunSummary
+from automator.runners import ProgressEvent, Timeouts
+
+
+@click.command()
+@click.argument("name")
+@click.option("--limit", metavar="FILTER", help="Hosts to run on, e.g. site=dc1,role=web")
+@click.option(
+    "--ticket",
+    "ticket_id",
+    type=int,
+    metavar="ID",
+    help="Log the run on this ticket (default: open a new one)",
+)
+@click.option("--check", is_flag=True, help="Dry run: report what would change, change nothing")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Runbook parameter (repeatable); validated, passed as data",
+)
+@click.option(
+    "--forks",
+    type=click.IntRange(1, 500),
+    default=10,
+    show_default=True,
+    help="Hosts worked on at once",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to connect to a host",
+)
+@click.option(
+    "--command-timeout",
+    type=click.FloatRange(0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds a command may run on a host",
+)
+@click.option(
+    "--timeout",
+    "job_timeout",
+    type=click.FloatRange(1),
+    default=None,
+    help="Whole-job time limit in seconds [default: the runbook's, else 1800]",
+)
+@click.pass_obj
+def run(
+    settings: Settings,
+    name: str,
+    limit: str | None,
+    ticket_id: int | None,
+    check: bool,
+    params: tuple[str, ...],
+    forks: int,
+    connect_timeout: float,
+    command_timeout: float,
+    job_timeout: float | None,
+) -> int:
+    """Run runbook NAME (runbooks/NAME.yaml or playbooks/NAME.yml) on hosts."""
+    pipeline = open_pipeline(settings)
+    action = pipeline.catalogue.get(name)
+    spec = JobSpec(
+        kind=JobKind.RUNBOOK,
+        action=name,
+        requester=requester(),
+        limit=limit,
+        params=_parse_params(params),
+        check_mode=check,
+        ticket_id=ticket_id,
+        timeouts=Timeouts(
+            connect_timeout, command_timeout, job_timeout or action.timeout or Timeouts().job
+        ),
+        forks=forks,
+    )
+    prepared = pipeline.prepare(spec)
+    summary = _run_with_progress(pipeline, spec, len(prepared.hosts), name)
+    _print_summary(summary)
+    return 0 if summary.status is RunStatus.SUCCEEDED else 1
+
+
+def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str) -> RunSummary:
+    lock = threading.Lock()
+    done: set[str] = set()
+    with Progress(
+        TextColumn("[bold]{task.fields[name]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("starting", total=total, name=name)
+
+        def on_progress(event: ProgressEvent) -> None:
+            with lock:
+                if event.done:
+                    done.add(event.host)
+                progress.update(
+                    bar, completed=len(done), description=f"{event.host}: {event.message}"[:60]
+                )
+
+        return pipeline.submit(spec, on_progress).result()
+
+
+def _print_summary(summary: RunSummary) -> None:
+    style = STATUS_STYLE.get(summary.status.value, "")
+    console.print(
+        results_table(
+            summary.results.values(),
+            title=f"run #{summary.run_id}: [{style}]{summary.status.value}[/]",
+        )
+    )
+    line = counts_line(summary.counts())
+    if summary.error:
+        line.append(f"  ({summary.error})", style="red")
+    console.print(line)
+    opened = "opened" if summary.ticket_opened else "updated"
+    console.print(
+        f"ticket #{summary.ticket_id} {opened} · automator tickets show {summary.ticket_id}"
+    )
+    if summary.artifacts_dir:
+        console.print(f"artifacts: {summary.artifacts_dir}", style="dim")
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair!r}: expected NAME=VALUE")
+        if name in params:
+            raise ConfigError(f"--param {name} given twice")
+        params[name] = value
+    return params
+
+
+def register(group: click.Group) -> None:
+    group.add_command(run)

@@ -1,0 +1,428 @@
+"""The runbook catalogue: what ``automator run NAME`` can run.
+
+A name resolves to, in order:
+
+1. ``runbooks/NAME.yaml``: a declared runbook (a Nornir task or a playbook, with typed
+   parameters, a default limit and a time limit);
+2. ``playbooks/NAME.yml`` (or ``.yaml``): a playbook run as it is.
+
+A declared runbook::
+
+    description: Show version and uptime everywhere
+    task: commands              # commands | config | playbook
+    changes: false              # does it change hosts? (locks, --check)
+    commands:                   # per platform (cisco_ios) or per kind (server, network)
+      server: ["uname -srm", "uptime"]
+      network: ["show version"]
+    config: {cisco_ios: ["ntp server 192.0.2.1"]}     # task: config
+    save: true                                        # task: config, write memory after
+    verify: {cisco_ios: [{command: "show run | include ntp", expect: "192.0.2.1"}]}
+    playbook: restart-service.yml                     # task: playbook
+    params:                     # --param NAME=VALUE, validated, handed to the playbook as data
+      service: {type: str, required: true, pattern: "^[a-z0-9_.-]+$"}
+    limit: "kind=server"        # default --limit
+    timeout: 600                # whole-job time limit, seconds
+
+Parameters reach a playbook only as extra-vars (data), never through a command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from automator.errors import ActionNotFound, ConfigError, Problem, RunbookError
+from automator.inventory import Inventory
+from automator.runners import (
+    AnsibleRunner,
+    CommandsTask,
+    ConfigTask,
+    NornirRunner,
+    NornirTaskSpec,
+    Runner,
+    Verify,
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_PARAM_TYPES = ("str", "int", "bool", "choice")
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str = "str"
+    required: bool = False
+    default: Any = None
+    pattern: str | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def coerce(self, raw: str) -> Any:
+        """Turn a ``--param`` string into the declared type, or raise ConfigError."""
+        what = f"--param {self.name}"
+        if self.type == "int":
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigError(f"{what}: {raw!r} is not a whole number") from None
+        if self.type == "bool":
+            if raw.lower() in _TRUE | _FALSE:
+                return raw.lower() in _TRUE
+            raise ConfigError(f"{what}: {raw!r} is not true or false")
+        if self.type == "choice" and raw not in self.choices:
+            raise ConfigError(f"{what}: {raw!r} is not one of {', '.join(self.choices)}")
+        if self.pattern and not re.fullmatch(self.pattern, raw):
+            raise ConfigError(f"{what}: {raw!r} does not match {self.pattern}")
+        return raw
+
+
+@dataclass(frozen=True)
+class Action:
+    """A runnable runbook: a Nornir task or a playbook, and how to call it."""
+
+    name: str
+    description: str
+    source: Path
+    changes: bool
+    playbook: Path | None = None
+    task: NornirTaskSpec | None = None
+    params: Mapping[str, Param] = field(default_factory=dict)
+    default_limit: str | None = None
+    timeout: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return "playbook" if self.playbook is not None else "nornir"
+
+    def runner(self, inventory: Inventory) -> Runner:
+        if self.playbook is not None:
+            return AnsibleRunner(self.playbook, inventory)
+        assert self.task is not None
+        return NornirRunner(self.task)
+
+    def bind(self, given: Mapping[str, str]) -> dict[str, Any]:
+        """Validate ``--param`` values against the declaration; a bare playbook takes any
+        parameter as a string."""
+        if self.source.parent.name == "playbooks" and not self.params:
+            for name in given:
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    raise ConfigError(f"--param {name!r}: not a valid variable name")
+            return dict(given)
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            known = ", ".join(self.params) or "none"
+            raise ConfigError(f"runbook {self.name}: unknown --param {unknown[0]} (known: {known})")
+        bound: dict[str, Any] = {}
+        for name, param in self.params.items():
+            if name in given:
+                bound[name] = param.coerce(given[name])
+            elif param.required:
+                raise ConfigError(f"runbook {self.name}: --param {name} is required")
+            elif param.default is not None:
+                bound[name] = param.default
+        return bound
+
+
+class Catalogue:
+    """Finds runbooks in a project's ``runbooks/`` and ``playbooks/`` folders."""
+
+    def __init__(self, runbooks_dir: Path, playbooks_dir: Path) -> None:
+        self.runbooks_dir = runbooks_dir
+        self.playbooks_dir = playbooks_dir
+
+    def get(self, name: str) -> Action:
+        if not _NAME.match(name):
+            raise ActionNotFound(f"{name!r} is not a valid runbook name")
+        declared = self.runbooks_dir / f"{name}.yaml"
+        if declared.is_file():
+            return load_runbook(declared, self.playbooks_dir)
+        for suffix in (".yml", ".yaml"):
+            playbook = self.playbooks_dir / f"{name}{suffix}"
+            if playbook.is_file():
+                wrapper = self._wrapped().get(playbook.name)
+                if wrapper is not None:
+                    raise ActionNotFound(
+                        f"playbook {playbook.name} is run through runbook {wrapper!r}, "
+                        "which validates its parameters"
+                    )
+                return Action(
+                    name=name,
+                    description=_playbook_description(playbook),
+                    source=playbook,
+                    changes=True,
+                    playbook=playbook,
+                )
+        known = ", ".join(action.name for action in self.list()) or "none"
+        raise ActionNotFound(f"no runbook or playbook named {name!r} (known: {known})")
+
+    def list(self) -> list[Action]:
+        names: set[str] = set()
+        if self.runbooks_dir.is_dir():
+            names.update(p.stem for p in self.runbooks_dir.glob("*.yaml"))
+        if self.playbooks_dir.is_dir():
+            wrapped = self._wrapped()
+            names.update(p.stem for p in self.playbooks_dir.glob("*.y*ml") if p.name not in wrapped)
+        return [self.get(name) for name in sorted(names) if _NAME.match(name)]
+
+    def _wrapped(self) -> dict[str, str]:
+        """Playbook file name → the runbook that runs it."""
+        wrapped: dict[str, str] = {}
+        for path in sorted(self.runbooks_dir.glob("*.yaml")) if self.runbooks_dir.is_dir() else []:
+            try:
+                declared = yaml.safe_load(path.read_text())
+            except (OSError, yaml.YAMLError):
+                continue  # reported when that runbook itself is loaded
+            if isinstance(declared, dict) and isinstance(declared.get("playbook"), str):
+                wrapped[Path(declared["playbook"]).name] = path.stem
+        return wrapped
+
+
+def load_runbook(path: Path, playbooks_dir: Path) -> Action:
+    """Parse and validate a declared runbook; raise RunbookError listing every problem."""
+    reader = _Reader(path)
+    root = reader.root()
+    problems = reader.problems
+    if root is None:
+        raise RunbookError(problems)
+    fields = reader.mapping(root, "")
+    allowed = {
+        "description",
+        "task",
+        "changes",
+        "commands",
+        "config",
+        "save",
+        "verify",
+        "playbook",
+        "params",
+        "limit",
+        "timeout",
+    }
+    for key, (key_node, _) in fields.items():
+        if key not in allowed:
+            reader.problem(key_node, key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+    task_kind = reader.string(fields, "task", required=True)
+    if task_kind is not None and task_kind not in ("commands", "config", "playbook"):
+        reader.problem(fields["task"][1], "task", "must be commands, config or playbook")
+    description = reader.string(fields, "description") or ""
+    limit = reader.string(fields, "limit")
+    timeout = reader.number(fields, "timeout")
+    params = _params(reader, fields)
+    playbook: Path | None = None
+    spec: NornirTaskSpec | None = None
+    changes_default = task_kind != "commands"
+    changes = reader.boolean(fields, "changes", changes_default)
+    if task_kind == "commands":
+        spec = CommandsTask(
+            commands=reader.lists(fields, "commands", required=True), changes=changes
+        )
+    elif task_kind == "config":
+        spec = ConfigTask(
+            lines=reader.lists(fields, "config", required=True),
+            save=reader.boolean(fields, "save", True),
+            verify=_verify(reader, fields),
+        )
+    elif task_kind == "playbook":
+        name = reader.string(fields, "playbook", required=True)
+        if name is not None:
+            playbook = (playbooks_dir / name).resolve()
+            if playbooks_dir.resolve() not in playbook.parents or not playbook.is_file():
+                reader.problem(
+                    fields["playbook"][1], "playbook", f"no playbook {name!r} in {playbooks_dir}"
+                )
+    if problems:
+        raise RunbookError(problems)
+    return Action(
+        name=path.stem,
+        description=description,
+        source=path,
+        changes=changes,
+        playbook=playbook,
+        task=spec,
+        params=params,
+        default_limit=limit,
+        timeout=timeout,
+    )
+
+
+def _params(reader: _Reader, fields: _Fields) -> dict[str, Param]:
+    if "params" not in fields:
+        return {}
+    params: dict[str, Param] = {}
+    for name, (key_node, value_node) in reader.mapping(fields["params"][1], "params").items():
+        where = f"params.{name}"
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            reader.problem(key_node, where, "parameter names are lower_snake_case")
+            continue
+        spec = reader.mapping(value_node, where)
+        kind = reader.string(spec, "type", field=f"{where}.type") or "str"
+        if kind not in _PARAM_TYPES:
+            reader.problem(spec["type"][1], f"{where}.type", f"must be one of {_PARAM_TYPES}")
+        pattern = reader.string(spec, "pattern", field=f"{where}.pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                reader.problem(spec["pattern"][1], f"{where}.pattern", f"bad regex: {exc}")
+        choices = (
+            reader.string_list(spec["choices"][1], f"{where}.choices")
+            if "choices" in spec
+            else None
+        )
+        params[name] = Param(
+            name=name,
+            type=kind,
+            required=reader.boolean(spec, "required", False),
+            default=reader.plain(spec, "default"),
+            pattern=pattern,
+            choices=choices or (),
+            help=reader.string(spec, "help") or "",
+        )
+    return params
+
+
+def _verify(reader: _Reader, fields: _Fields) -> dict[str, tuple[Verify, ...]]:
+    if "verify" not in fields:
+        return {}
+    result: dict[str, tuple[Verify, ...]] = {}
+    for platform, (_, seq) in reader.mapping(fields["verify"][1], "verify").items():
+        checks = []
+        if not isinstance(seq, yaml.SequenceNode):
+            reader.problem(seq, f"verify.{platform}", "must be a list of {command, expect}")
+            continue
+        for index, item in enumerate(seq.value):
+            where = f"verify.{platform}[{index}]"
+            spec = reader.mapping(item, where)
+            command = reader.string(spec, "command", required=True, field=f"{where}.command")
+            expect = reader.string(spec, "expect", required=True, field=f"{where}.expect")
+            if command is not None and expect is not None:
+                checks.append(Verify(command=command, expect=expect))
+        result[platform] = tuple(checks)
+    return result
+
+
+class _Fields(dict[str, tuple[yaml.Node, yaml.Node]]):
+    """A YAML mapping's entries (key node, value node) by key, and the mapping's own node."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__()
+        self.node = node
+
+
+class _Reader:
+    """Reads a YAML file as nodes so that every problem can name its line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def root(self) -> yaml.Node | None:
+        try:
+            node = yaml.compose(self.path.read_text(), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            self.problems.append(
+                Problem(str(self.path), mark.line + 1 if mark else None, "yaml", str(exc.problem))
+            )
+            return None
+        except OSError as exc:
+            self.problems.append(Problem(str(self.path), None, "file", exc.strerror or str(exc)))
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            self.problems.append(Problem(str(self.path), 1, "runbook", "must be a mapping"))
+            return None
+        return node
+
+    def problem(self, node: yaml.Node, field: str, message: str) -> None:
+        self.problems.append(Problem(str(self.path), node.start_mark.line + 1, field, message))
+
+    def mapping(self, node: yaml.Node, field: str) -> _Fields:
+        result = _Fields(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, field or "runbook", "must be a mapping")
+            return result
+        for key, value in node.value:
+            name = str(key.value)
+            if name in result:
+                self.problem(key, f"{field}.{name}".lstrip("."), "appears twice")
+            result[name] = (key, value)
+        return result
+
+    def plain(self, fields: _Fields, key: str) -> Any:
+        if key not in fields:
+            return None
+        return yaml.safe_load(yaml.serialize(fields[key][1]))
+
+    def string(
+        self,
+        fields: _Fields,
+        key: str,
+        required: bool = False,
+        field: str | None = None,
+    ) -> str | None:
+        if key not in fields:
+            if required:
+                self.problem(fields.node, field or key, "is required")
+            return None
+        node = fields[key][1]
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+            self.problem(node, field or key, "must be a string")
+            return None
+        return str(node.value)
+
+    def boolean(self, fields: _Fields, key: str, default: bool) -> bool:
+        if key not in fields:
+            return default
+        value = self.plain(fields, key)
+        if not isinstance(value, bool):
+            self.problem(fields[key][1], key, "must be true or false")
+            return default
+        return value
+
+    def number(self, fields: _Fields, key: str) -> float | None:
+        value = self.plain(fields, key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.problem(fields[key][1], key, "must be a positive number of seconds")
+            return None
+        return float(value)
+
+    def string_list(self, node: yaml.Node, field: str) -> tuple[str, ...] | None:
+        value = yaml.safe_load(yaml.serialize(node))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(node, field, "must be a list of strings")
+            return None
+        return tuple(value)
+
+    def lists(
+        self, fields: _Fields, key: str, required: bool = False
+    ) -> dict[str, tuple[str, ...]]:
+        """A mapping of platform or kind to a list of strings."""
+        if key not in fields:
+            if required:
+                self.problem(fields.node, key, "is required")
+            return {}
+        result: dict[str, tuple[str, ...]] = {}
+        for name, (_, value) in self.mapping(fields[key][1], key).items():
+            strings = self.string_list(value, f"{key}.{name}")
+            if strings is not None:
+                result[name] = strings
+        return result
+
+
+def _playbook_description(path: Path) -> str:
+    try:
+        plays = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return ""
+    if isinstance(plays, list) and plays and isinstance(plays[0], dict):
+        return str(plays[0].get("name", ""))
+    return ""

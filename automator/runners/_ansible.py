@@ -1,0 +1,229 @@
+"""Run an Ansible playbook on inventory hosts through ansible-runner.
+
+The Ansible inventory is generated for every run from automator's inventory (never kept by
+hand), artifacts land in the run's folder (``rc``, ``status``, ``stdout``,
+``job_events/*.json``), and ansible's per-host stats are mapped onto outcomes: ``dark`` is
+unreachable (a refused login is a failure, not a network problem), ``failures`` is failed, and
+``ignored`` and ``rescued`` are kept as counts on a host that did not fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+import yaml
+
+from automator.errors import ConfigError
+from automator.inventory import Host, Inventory, export_ansible
+from automator.runners._base import HostResult, Outcome, ProgressEvent, RunContext, RunReport
+
+_TASK_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+    "runner_item_on_failed": "failed",
+}
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_AUTH_FAILURE = ("permission denied", "authentication failed", "auth fail")
+
+
+class AnsibleRunner:
+    """Runs ``playbook`` (a path inside the project's ``playbooks/``) with ansible-runner."""
+
+    def __init__(self, playbook: Path, inventory: Inventory) -> None:
+        self.playbook = playbook
+        self.inventory = inventory
+
+    def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
+        private_dir = context.artifacts_dir / "runner"
+        (private_dir / "inventory").mkdir(parents=True, exist_ok=True)
+        inventory_file = private_dir / "inventory" / "hosts.yaml"
+        inventory_file.write_text(yaml.safe_dump(export_ansible(self.inventory), sort_keys=False))
+        (private_dir / "env").mkdir(exist_ok=True)
+        (private_dir / "env" / "extravars").write_text(unsafe_extravars(context.params))
+        collector = _EventCollector(context)
+        started_at = datetime.now(UTC)
+        clock = time.monotonic()
+        runner = ansible_runner.run(
+            private_data_dir=str(private_dir),
+            artifact_dir=str(context.artifacts_dir),
+            ident="ansible",
+            project_dir=str(self.playbook.parent),
+            playbook=str(self.playbook),
+            inventory=str(inventory_file),
+            limit=",".join(host.name for host in hosts),
+            forks=context.forks,
+            cmdline="--check --diff" if context.check_mode else None,
+            envvars={
+                "ANSIBLE_TIMEOUT": str(int(context.timeouts.connect)),
+                "ANSIBLE_TASK_TIMEOUT": str(int(context.timeouts.command)),
+                "ANSIBLE_HOST_KEY_CHECKING": "True",
+                "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                "ANSIBLE_NOCOLOR": "1",
+            },
+            timeout=int(context.timeouts.job),
+            quiet=True,
+            event_handler=collector.handle,
+            cancel_callback=context.cancel.is_set,
+        )
+        duration = time.monotonic() - clock
+        artifacts = context.artifacts_dir / "ansible"
+        status = runner.status
+        results = collector.results(hosts, status, _tail(artifacts / "stdout"), duration)
+        for result in results.values():
+            result.started_at = started_at
+        return RunReport(
+            results=results,
+            artifacts_dir=artifacts,
+            timed_out=status == "timeout",
+            error=None if status in ("successful", "failed") else f"ansible-runner: {status}",
+        )
+
+
+def unsafe_extravars(params: Mapping[str, Any]) -> str:
+    """Parameters as an extra-vars YAML file in which every string is tagged ``!unsafe``.
+
+    Ansible renders extra-vars as Jinja2 templates; a parameter that came from an operator
+    or an alert must stay data, so ``{{ lookup('pipe', ...) }}`` in it is never evaluated.
+    """
+    lines = []
+    for name, value in params.items():
+        if not _VAR_NAME.fullmatch(name):
+            raise ConfigError(f"parameter name {name!r} is not a valid Ansible variable name")
+        if isinstance(value, bool | int | float):
+            lines.append(f"{name}: {json.dumps(value)}")
+        elif isinstance(value, str):
+            # a JSON string is a valid YAML double-quoted scalar
+            lines.append(f"{name}: !unsafe {json.dumps(value)}")
+        else:
+            raise ConfigError(f"parameter {name!r} must be a string, number or boolean")
+    return "\n".join(lines) + "\n" if lines else "{}\n"
+
+
+class _EventCollector:
+    """Keeps, per host, the task lines and the final stats, and reports progress."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.lines: dict[str, list[str]] = defaultdict(list)
+        self.errors: dict[str, str] = {}
+        self.stats: dict[str, dict[str, int]] = {}
+        self.lock = threading.Lock()
+
+    def handle(self, event: Mapping[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_stats":
+            with self.lock:
+                for category in (
+                    "ok",
+                    "changed",
+                    "failures",
+                    "dark",
+                    "ignored",
+                    "rescued",
+                    "skipped",
+                    "processed",
+                ):
+                    for host, count in (data.get(category) or {}).items():
+                        self.stats.setdefault(host, {})[category] = count
+            return True
+        status = _TASK_EVENTS.get(kind)
+        host = data.get("host")
+        if status is None or not host:
+            return True
+        result = data.get("res") or {}
+        if status == "ok" and result.get("changed"):
+            status = "changed"
+        if status == "failed" and data.get("ignore_errors"):
+            status = "failed (ignored)"
+        message = _message(result)
+        with self.lock:
+            self.lines[host].append(
+                f"TASK [{data.get('task', '?')}] {status}" + (f": {message}" if message else "")
+            )
+            if status in ("failed", "unreachable") and message:
+                self.errors[host] = f"{data.get('task', '?')}: {message}"
+        self.context.progress(ProgressEvent(host, f"{data.get('task', '?')}: {status}"))
+        return True
+
+    def results(
+        self, hosts: Sequence[Host], status: str, stdout_tail: str, duration: float
+    ) -> dict[str, HostResult]:
+        results: dict[str, HostResult] = {}
+        for host in hosts:
+            stats = self.stats.get(host.name)
+            output = "\n".join(self.lines.get(host.name, []))
+            if stats is None:
+                reason = (
+                    "job time limit reached"
+                    if status == "timeout"
+                    else f"ansible-playbook did not run on this host ({status})"
+                )
+                outcome = Outcome.FAILED if status != "successful" else Outcome.SKIPPED
+                if status == "successful":
+                    reason = "no play targets this host"
+                results[host.name] = HostResult(
+                    host.name,
+                    outcome,
+                    output=output or stdout_tail,
+                    error=reason,
+                    duration=duration,
+                )
+            else:
+                outcome = _outcome(stats, self.errors.get(host.name, ""))
+                results[host.name] = HostResult(
+                    host.name,
+                    outcome,
+                    output=output,
+                    data={"stats": stats},
+                    error=self.errors.get(host.name) if outcome.is_problem else None,
+                    duration=duration,
+                )
+            self.context.progress(
+                ProgressEvent(
+                    host.name,
+                    results[host.name].outcome.value,
+                    done=True,
+                    outcome=results[host.name].outcome,
+                )
+            )
+        return results
+
+
+def _outcome(stats: Mapping[str, int], error: str) -> Outcome:
+    if stats.get("dark"):
+        if any(marker in error.lower() for marker in _AUTH_FAILURE):
+            return Outcome.FAILED
+        return Outcome.UNREACHABLE
+    if stats.get("failures"):
+        return Outcome.FAILED
+    if stats.get("changed"):
+        return Outcome.CHANGED
+    if stats.get("ok"):
+        return Outcome.OK
+    return Outcome.SKIPPED
+
+
+def _message(result: Mapping[str, Any]) -> str:
+    message = result.get("msg") or result.get("stderr") or ""
+    if not isinstance(message, str):
+        message = str(message)
+    return message.strip().splitlines()[0][:300] if message.strip() else ""
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,112 @@
+"""Outcomes, per-host results and the interface every runner implements."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from automator.inventory import Host
+
+
+class Outcome(StrEnum):
+    """What happened on one host. Kept apart end to end: unreachable is not failed."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    SKIPPED = "skipped"
+
+    @property
+    def is_problem(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.UNREACHABLE)
+
+
+@dataclass
+class HostResult:
+    """One host's result of one run.
+
+    ``data`` holds structured results (command outputs by command, Ansible's per-host stats
+    including ``ignored`` and ``rescued`` counts); ``output`` is the human-readable transcript;
+    ``error`` says in one line why a failed or unreachable host is so.
+    """
+
+    host: str
+    outcome: Outcome
+    output: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration: float = 0.0
+    started_at: datetime | None = None
+
+    @property
+    def notes(self) -> list[str]:
+        """Facts a reader must see beside the outcome, e.g. ``1 ignored``, ``1 rescued``."""
+        stats = self.data.get("stats", {})
+        return [f"{stats[key]} {key}" for key in ("ignored", "rescued") if stats.get(key)]
+
+
+@dataclass
+class RunReport:
+    """What a runner hands back: one HostResult per target host, always."""
+
+    results: dict[str, HostResult]
+    artifacts_dir: Path | None = None
+    timed_out: bool = False
+    error: str | None = None
+
+    def counts(self) -> Counter[Outcome]:
+        return Counter(result.outcome for result in self.results.values())
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A step of a run, for progress displays: ``done`` marks a host as finished."""
+
+    host: str
+    message: str
+    done: bool = False
+    outcome: Outcome | None = None
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-host connect and command timeouts and the whole-job time limit, in seconds."""
+
+    connect: float = 10.0
+    command: float = 60.0
+    job: float = 1800.0
+
+
+@dataclass
+class RunContext:
+    """Everything a runner needs besides the hosts and the action."""
+
+    ident: str
+    artifacts_dir: Path
+    check_mode: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    forks: int = 10
+    on_progress: ProgressCallback | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, event: ProgressEvent) -> None:
+        if self.on_progress is not None:
+            self.on_progress(event)
+
+
+class Runner(Protocol):
+    """Runs one action on hosts and returns one HostResult per host, never raising for a
+    host's failure."""
+
+    def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport: ...

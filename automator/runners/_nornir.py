@@ -1,0 +1,218 @@
+"""Run a Nornir task on inventory hosts, within a whole-job time limit.
+
+A fresh ``Nornir`` object is built for every job from automator's validated inventory, so no
+``failed_hosts`` state leaks from one job to the next (the pitfall of a long-lived ``Nornir``),
+and its connections are closed when the job ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+from nornir.core import Nornir
+from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Hosts, Inventory
+from nornir.core.inventory import Host as NornirHost
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.task import AggregatedResult, MultiResult, Result, Task
+
+from automator.errors import AutomatorError
+from automator.inventory import Host
+from automator.runners._base import HostResult, Outcome, ProgressEvent, RunContext, RunReport
+from automator.runners._classify import JobTimeLimit, classify
+from automator.runners._paramiko import CONNECTION_NAME as PARAMIKO
+from automator.runners._tasks import (
+    NETMIKO,
+    CommandsTask,
+    ConfigTask,
+    NornirTaskSpec,
+    NothingToRun,
+    TaskFailed,
+    push_config,
+    run_commands,
+)
+
+
+class DeadlineRunner:
+    """Nornir runner plugin: a thread per host up to ``num_workers``, and a deadline after
+    which every host still running is recorded as failed by the job time limit."""
+
+    def __init__(self, num_workers: int, time_limit: float) -> None:
+        self.num_workers = max(1, num_workers)
+        self.time_limit = time_limit
+
+    def run(self, task: Task, hosts: list[NornirHost]) -> AggregatedResult:
+        result = AggregatedResult(task.name)
+        pool = ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="nornir")
+        futures = {pool.submit(task.copy().start, host): host for host in hosts}
+        done, _ = wait(futures, timeout=self.time_limit)
+        for future, host in futures.items():
+            if future in done:
+                result[host.name] = future.result()
+            else:
+                future.cancel()
+                timed_out = MultiResult(task.name)
+                exc = JobTimeLimit(self.time_limit)
+                timed_out.append(Result(host, exception=exc, failed=True))
+                result[host.name] = timed_out
+        pool.shutdown(wait=False, cancel_futures=True)
+        return result
+
+
+class _Progress:
+    """Nornir processor that times each host and reports it to the run's progress callback."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+        self.started: dict[str, float] = {}
+
+    def task_started(self, task: Task) -> None:
+        pass
+
+    def task_completed(self, task: Task, result: AggregatedResult) -> None:
+        pass
+
+    def task_instance_started(self, task: Task, host: NornirHost) -> None:
+        self.started[host.name] = time.monotonic()
+        self.context.progress(ProgressEvent(host.name, "connecting"))
+
+    def task_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
+        failed = result.failed
+        self.context.progress(ProgressEvent(host.name, "failed" if failed else "done", done=True))
+
+    def subtask_instance_started(self, task: Task, host: NornirHost) -> None:
+        pass
+
+    def subtask_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
+        pass
+
+
+class NornirRunner:
+    """Runs a :class:`CommandsTask` or :class:`ConfigTask` on hosts through Nornir."""
+
+    def __init__(self, spec: NornirTaskSpec) -> None:
+        self.spec = spec
+        ConnectionPluginRegister.auto_register()
+
+    def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
+        results: dict[str, HostResult] = {}
+        nornir_hosts: dict[str, NornirHost] = {}
+        kinds = {host.name: host.kind for host in hosts}
+        for host in hosts:
+            try:
+                nornir_hosts[host.name] = _to_nornir(host, context)
+            except AutomatorError as exc:
+                results[host.name] = HostResult(host.name, Outcome.FAILED, error=str(exc))
+        progress = _Progress(context)
+        nr = Nornir(
+            inventory=Inventory(hosts=Hosts(nornir_hosts), groups=Groups(), defaults=Defaults()),
+            runner=DeadlineRunner(context.forks, context.timeouts.job),
+        ).with_processors([progress])
+        nr.data.reset_failed_hosts()
+        started_at = datetime.now(UTC)
+        clock = time.monotonic()
+        try:
+            aggregated = nr.run(
+                task=_dispatch,
+                name=type(self.spec).__name__,
+                spec=self.spec,
+                kinds=kinds,
+                context=context,
+            )
+        finally:
+            nr.close_connections(on_good=True, on_failed=True)
+        timed_out = False
+        for name, multi in aggregated.items():
+            duration = time.monotonic() - progress.started.get(name, clock)
+            result = _to_host_result(name, multi, duration)
+            result.started_at = started_at
+            timed_out = timed_out or isinstance(multi[0].exception, JobTimeLimit)
+            results[name] = result
+        return RunReport(results={h.name: results[h.name] for h in hosts}, timed_out=timed_out)
+
+
+def _dispatch(
+    task: Task, spec: NornirTaskSpec, kinds: dict[str, str], context: RunContext
+) -> Result:
+    kind = kinds[task.host.name]
+    if isinstance(spec, ConfigTask):
+        return push_config(
+            task, spec, kind, context.timeouts.command, context.check_mode, context.cancel
+        )
+    assert isinstance(spec, CommandsTask)
+    return run_commands(
+        task, spec, kind, context.timeouts.command, context.check_mode, context.cancel
+    )
+
+
+def _to_nornir(host: Host, context: RunContext) -> NornirHost:
+    credentials = host.credentials
+    timeout = context.timeouts.connect
+    if host.kind == "server":
+        options = ConnectionOptions(
+            extras={
+                "key_filename": str(credentials.key_file) if credentials.key_file else None,
+                "known_hosts_file": (
+                    str(credentials.known_hosts_file) if credentials.known_hosts_file else None
+                ),
+                "timeout": timeout,
+            }
+        )
+        connection_options = {PARAMIKO: options}
+    else:
+        extras: dict[str, Any] = {
+            "conn_timeout": timeout,
+            "auth_timeout": timeout,
+            "banner_timeout": timeout,
+            "read_timeout_override": None,
+            "fast_cli": False,
+        }
+        secret = credentials.enable_secret()
+        if secret is not None:
+            extras["secret"] = secret
+        if credentials.key_file:
+            extras["key_file"] = str(credentials.key_file)
+            extras["use_keys"] = True
+        connection_options = {NETMIKO: ConnectionOptions(extras=extras)}
+    return NornirHost(
+        name=host.name,
+        hostname=host.hostname,
+        port=host.port,
+        username=credentials.username,
+        password=credentials.password(),
+        platform=host.platform,
+        connection_options=connection_options,
+    )
+
+
+def _to_host_result(name: str, multi: MultiResult, duration: float) -> HostResult:
+    result = multi[0]
+    exc = result.exception
+    if exc is None:
+        if getattr(result, "check_mode_skipped", False):
+            outcome = Outcome.SKIPPED
+        else:
+            outcome = Outcome.CHANGED if result.changed else Outcome.OK
+        return HostResult(
+            name,
+            outcome,
+            output=getattr(result, "transcript", ""),
+            data=dict(result.result or {}),
+            duration=duration,
+        )
+    if isinstance(exc, NothingToRun):
+        return HostResult(name, Outcome.SKIPPED, error=str(exc), duration=duration)
+    if isinstance(exc, TaskFailed):
+        return HostResult(
+            name,
+            Outcome.FAILED,
+            output=exc.output,
+            data=exc.data,
+            error=str(exc),
+            duration=duration,
+        )
+    outcome, reason = classify(exc)
+    return HostResult(name, outcome, error=reason, duration=duration)

@@ -1,0 +1,31 @@
+"""The store: SQLAlchemy 2 models, sessions and Alembic migrations.
+
+SQLite (WAL) under ``AUTOMATOR_HOME`` by default; PostgreSQL by URL. Imports nothing else of
+automator but ``automator.errors``.
+"""
+
+from automator.store._db import Store
+from automator.store._models import (
+    Base,
+    HostLock,
+    HostResultRow,
+    Job,
+    Run,
+    Ticket,
+    TicketHost,
+    TimelineEntry,
+    utcnow,
+)
+
+__all__ = [
+    "Base",
+    "HostLock",
+    "HostResultRow",
+    "Job",
+    "Run",
+    "Store",
+    "Ticket",
+    "TicketHost",
+    "TimelineEntry",
+    "utcnow",
+]

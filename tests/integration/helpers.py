@@ -1,0 +1,49 @@
+"""Shared pieces of the integration tests: a pipeline on the session lab."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from automator.inventory import Host, Inventory, load_inventory
+from automator.jobs import JobKind, JobSpec, Pipeline
+from automator.runbooks import Catalogue
+from automator.runners import Timeouts
+from automator.store import Store
+
+PROJECT = Path(__file__).parent / "project"
+
+
+def pipeline_for(inventory_dir: Path, home: Path) -> Pipeline:
+    return Pipeline(
+        store=Store.open(f"sqlite:///{home / 'automator.db'}"),
+        inventory=load_inventory(inventory_dir),
+        catalogue=Catalogue(PROJECT / "runbooks", PROJECT / "playbooks"),
+        artifacts_dir=home / "artifacts",
+    )
+
+
+def spec(action: str, limit: str | None = None, **kwargs: object) -> JobSpec:
+    return JobSpec(kind=JobKind.RUNBOOK, action=action, requester="pytest", limit=limit,
+                   **kwargs)  # type: ignore[arg-type]
+
+
+def servers(inventory: Inventory) -> list[Host]:
+    return [h for h in inventory.hosts.values() if h.kind == "server"]
+
+
+def switches(inventory: Inventory) -> list[Host]:
+    return [h for h in inventory.hosts.values() if h.kind == "network"]
+
+
+@contextlib.contextmanager
+def stopped(lab: object, host: str) -> Iterator[None]:
+    lab.stop_host(host)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        lab.start_host(host)  # type: ignore[attr-defined]
+
+
+FAST = Timeouts(connect=5, command=20, job=300)
