@@ -10,7 +10,9 @@ unreachable (a refused login is a failure, not a network problem), ``failures`` 
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -70,6 +72,7 @@ class AnsibleRunner:
                 "ANSIBLE_HOST_KEY_CHECKING": "True",
                 "ANSIBLE_RETRY_FILES_ENABLED": "False",
                 "ANSIBLE_NOCOLOR": "1",
+                "PATH": _path_with_interpreter_bin(),
             },
             timeout=int(context.timeouts.job),
             quiet=True,
@@ -79,14 +82,20 @@ class AnsibleRunner:
         duration = time.monotonic() - clock
         artifacts = context.artifacts_dir / "ansible"
         status = runner.status
-        results = collector.results(hosts, status, _tail(artifacts / "stdout"), duration)
+        tail = _tail(artifacts / "stdout")
+        results = collector.results(hosts, status, tail, duration)
         for result in results.values():
             result.started_at = started_at
+        error = None if status in ("successful", "failed") else f"ansible-runner: {status}"
+        if not collector.stats and status != "successful":
+            # ansible-playbook ended before any play: its last words say why
+            last = [line for line in tail.splitlines() if line.strip()]
+            error = f"ansible-playbook: {last[-1].strip() if last else status}"
         return RunReport(
             results=results,
             artifacts_dir=artifacts,
             timed_out=status == "timeout",
-            error=None if status in ("successful", "failed") else f"ansible-runner: {status}",
+            error=error,
         )
 
 
@@ -220,6 +229,12 @@ def _message(result: Mapping[str, Any]) -> str:
     if not isinstance(message, str):
         message = str(message)
     return message.strip().splitlines()[0][:300] if message.strip() else ""
+
+
+def _path_with_interpreter_bin() -> str:
+    """PATH with this interpreter's bin folder first, so that the ansible-playbook installed
+    with automator is found even when its virtualenv is not activated."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -127,9 +127,7 @@ def push_config(
             changed=False,
             check_mode_skipped=True,
         )
-    connection = task.host.get_connection(NETMIKO, task.nornir.config)
-    if not connection.check_enable_mode():
-        connection.enable()
+    connection = _netmiko(task)
     transcript = [connection.send_config_set(list(lines), read_timeout=timeout)]
     if spec.save:
         transcript.append(connection.save_config())
@@ -160,6 +158,14 @@ def _send(task: Task, kind: str, command: str, timeout: float) -> tuple[int, str
         client = task.host.get_connection(PARAMIKO, task.nornir.config)
         out = exec_command(client, command, timeout)
         return out.rc, (out.stdout + out.stderr)
-    connection = task.host.get_connection(NETMIKO, task.nornir.config)
-    text = connection.send_command(command, read_timeout=timeout)
+    text = _netmiko(task).send_command(command, read_timeout=timeout)
     return 0, str(text)
+
+
+def _netmiko(task: Task) -> Any:
+    """The host's netmiko session, in privileged mode when the inventory gives a secret
+    (many show commands and every config push need it)."""
+    connection = task.host.get_connection(NETMIKO, task.nornir.config)
+    if connection.secret and not connection.check_enable_mode():
+        connection.enable()
+    return connection

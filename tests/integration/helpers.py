@@ -25,8 +25,7 @@ def pipeline_for(inventory_dir: Path, home: Path) -> Pipeline:
 
 
 def spec(action: str, limit: str | None = None, **kwargs: object) -> JobSpec:
-    return JobSpec(kind=JobKind.RUNBOOK, action=action, requester="pytest", limit=limit,
-                   **kwargs)  # type: ignore[arg-type]
+    return JobSpec(kind=JobKind.RUNBOOK, action=action, requester="pytest", limit=limit, **kwargs)  # type: ignore[arg-type]
 
 
 def servers(inventory: Inventory) -> list[Host]:

@@ -58,8 +58,9 @@ def test_unreachable_host_is_not_failed_and_others_go_on(lab, tmp_path):
 def test_a_command_that_stops_answering_times_out_per_host(lab, tmp_path):
     pipeline = pipeline_for(lab.inventory_dir, tmp_path)
     name = servers(pipeline.inventory)[0].name
-    summary = pipeline.run(spec("slow", limit=name,
-                                timeouts=Timeouts(connect=5, command=1, job=60)))
+    summary = pipeline.run(
+        spec("slow", limit=name, timeouts=Timeouts(connect=5, command=1, job=60))
+    )
     result = summary.results[name]
     assert result.outcome is Outcome.FAILED
     assert result.error == "no answer to 'echo started; sleep 30' within 1 s"
@@ -68,13 +69,15 @@ def test_a_command_that_stops_answering_times_out_per_host(lab, tmp_path):
 def test_whole_job_time_limit(lab, tmp_path):
     pipeline = pipeline_for(lab.inventory_dir, tmp_path)
     names = [h.name for h in servers(pipeline.inventory)][:2]
-    summary = pipeline.run(spec("slow", limit=",".join(names),
-                                timeouts=Timeouts(connect=5, command=30, job=2)))
+    summary = pipeline.run(
+        spec("slow", limit=",".join(names), timeouts=Timeouts(connect=5, command=30, job=2))
+    )
     assert summary.status is RunStatus.TIMED_OUT
     for name in names:
         assert summary.results[name].outcome is Outcome.FAILED
         assert summary.results[name].error == (
-            "job time limit of 2 s reached before this host finished")
+            "job time limit of 2 s reached before this host finished"
+        )
 
 
 def test_authentication_failure_and_bad_credentials(lab, tmp_path):
@@ -84,9 +87,10 @@ def test_authentication_failure_and_bad_credentials(lab, tmp_path):
     groups = yaml.safe_load(groups_file.read_text())
     # a key the hosts do not trust, and a switch password file that does not exist
     other_key = tmp_path / "other_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)],
-                   check=True)
-    for name, group in groups.items():
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True
+    )
+    for group in groups.values():
         creds = group.setdefault("data", {}).setdefault("credentials", {})
         if "key_file" in creds:
             creds["key_file"] = str(other_key)

@@ -20,8 +20,11 @@ def test_one_host_stopped_and_one_failing_task(lab, tmp_path):
 
     outcomes = {name: r.outcome for name, r in summary.results.items()}
     assert outcomes == {
-        names[0]: Outcome.OK, names[1]: Outcome.OK, names[2]: Outcome.FAILED,
-        names[3]: Outcome.UNREACHABLE, names[4]: Outcome.OK,
+        names[0]: Outcome.OK,
+        names[1]: Outcome.OK,
+        names[2]: Outcome.FAILED,
+        names[3]: Outcome.UNREACHABLE,
+        names[4]: Outcome.OK,
     }
     assert summary.status is RunStatus.PARTIAL
     assert "Fails on host 3" in (summary.results[names[2]].error or "")
@@ -29,7 +32,7 @@ def test_one_host_stopped_and_one_failing_task(lab, tmp_path):
     # artifacts are filed under the ticket, as ansible-runner lays them out
     artifacts = Path(summary.artifacts_dir or "")
     assert artifacts.parent.parent.name == str(summary.ticket_id)
-    assert (artifacts / "rc").read_text() == "2"
+    assert (artifacts / "rc").read_text() == "4"  # ansible-playbook's code for "unreachable"
     assert (artifacts / "status").read_text() == "failed"
     assert list((artifacts / "job_events").glob("*.json"))
 
@@ -43,8 +46,12 @@ def test_every_outcome_in_one_run_shows_on_the_ticket(lab, tmp_path):
     ticket = TicketService(pipeline.store).get(summary.ticket_id)
     rows = {row.host: row for row in ticket.runs[0].host_results}
     assert {host: row.outcome for host, row in rows.items()} == {
-        names[0]: "ok", names[1]: "changed", names[2]: "failed", names[3]: "ok",
-        names[4]: "ok", names[5]: "unreachable",
+        names[0]: "ok",
+        names[1]: "changed",
+        names[2]: "failed",
+        names[3]: "ok",
+        names[4]: "ok",
+        names[5]: "unreachable",
     }
     assert rows[names[3]].data["stats"]["ignored"] == 1
     assert rows[names[4]].data["stats"]["rescued"] == 1
@@ -52,15 +59,21 @@ def test_every_outcome_in_one_run_shows_on_the_ticket(lab, tmp_path):
     assert summary.results[names[3]].notes == ["1 ignored"]
     assert summary.results[names[4]].notes == ["1 rescued"]
     last = ticket.entries[-2]
-    assert last.data["counts"] == {"ok": 3, "changed": 1, "failed": 1, "unreachable": 1,
-                                   "skipped": 0}
+    assert last.data["counts"] == {
+        "ok": 3,
+        "changed": 1,
+        "failed": 1,
+        "unreachable": 1,
+        "skipped": 0,
+    }
 
 
 def test_check_mode_changes_nothing(lab, tmp_path):
     pipeline = pipeline_for(lab.inventory_dir, tmp_path)
     name = servers(pipeline.inventory)[1].name
-    summary = pipeline.run(spec("greet", limit=name, params={"message": "hello"},
-                                check_mode=True, timeouts=FAST))
+    summary = pipeline.run(
+        spec("greet", limit=name, params={"message": "hello"}, check_mode=True, timeouts=FAST)
+    )
     assert summary.results[name].outcome is Outcome.CHANGED  # would change
     result = pipeline.run(spec("facts", limit=name, timeouts=FAST))
     assert result.results[name].outcome is Outcome.OK
@@ -69,11 +82,11 @@ def test_check_mode_changes_nothing(lab, tmp_path):
 def test_parameters_reach_the_playbook_as_data_not_code(lab, tmp_path):
     pipeline = pipeline_for(lab.inventory_dir, tmp_path)
     name = servers(pipeline.inventory)[0].name
-    hostile = "$(touch /tmp/automator-pwned); `id`; {{ 7*7 }} \"quoted\""
-    summary = pipeline.run(spec("greet", limit=name, params={"message": hostile},
-                                timeouts=FAST))
+    hostile = '$(touch /tmp/automator-pwned); `id`; {{ 7*7 }} "quoted"'
+    summary = pipeline.run(spec("greet", limit=name, params={"message": hostile}, timeouts=FAST))
     assert summary.results[name].outcome is Outcome.CHANGED
-    written = lab.host_path(name, "/srv/message").read_text()
+    shown = pipeline.run(spec("read-message", limit=name, timeouts=FAST))
+    written = shown.results[name].data["commands"][0]["output"]
     assert written == hostile + "\n"  # not run by a shell, not rendered by Jinja2
     assert not Path("/tmp/automator-pwned").exists()
     events = list((Path(summary.artifacts_dir or "") / "job_events").glob("*.json"))

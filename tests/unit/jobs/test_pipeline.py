@@ -39,20 +39,25 @@ class ScriptedRunner:
             self.gate.wait(10)
         return RunReport(
             results={
-                h.name: HostResult(h.name, self.outcomes.get(h.name, Outcome.OK),
-                                   error="boom" if self.outcomes.get(h.name) else None)
+                h.name: HostResult(
+                    h.name,
+                    self.outcomes.get(h.name, Outcome.OK),
+                    error="boom" if self.outcomes.get(h.name) else None,
+                )
                 for h in hosts
             }
         )
 
 
-def make_pipeline(tmp_path: Path, store: Store, inventory: Inventory, runner: Runner,
-                  changes: bool = True) -> Pipeline:
+def make_pipeline(
+    tmp_path: Path, store: Store, inventory: Inventory, runner: Runner, changes: bool = True
+) -> Pipeline:
     runbooks = tmp_path / "runbooks"
     runbooks.mkdir(exist_ok=True)
     (runbooks / "fix.yaml").write_text(RUNBOOK.format(changes=str(changes).lower()))
     return Pipeline(
-        store=store, inventory=inventory,
+        store=store,
+        inventory=inventory,
         catalogue=Catalogue(runbooks, tmp_path / "playbooks"),
         artifacts_dir=tmp_path / "artifacts",
         runner_for=lambda action, inv: runner,
@@ -70,8 +75,7 @@ def test_a_run_opens_a_ticket_and_records_every_host(tmp_path, store, small_inve
     summary = pipeline.run(spec())
 
     assert summary.status is RunStatus.PARTIAL
-    assert summary.counts() == {"ok": 1, "changed": 0, "failed": 1, "unreachable": 1,
-                                "skipped": 0}
+    assert summary.counts() == {"ok": 1, "changed": 0, "failed": 1, "unreachable": 1, "skipped": 0}
     ticket = TicketService(store).get(summary.ticket_id)
     assert ticket.kind == "change"
     assert ticket.status == "in_progress"
@@ -97,8 +101,9 @@ def test_a_given_ticket_is_updated_not_resolved(tmp_path, store, small_inventory
     tickets = TicketService(store)
     from automator.tickets import TicketKind
 
-    ticket_id = tickets.open(kind=TicketKind.INCIDENT, title="web slow", actor="alice",
-                             hosts=["web1"])
+    ticket_id = tickets.open(
+        kind=TicketKind.INCIDENT, title="web slow", actor="alice", hosts=["web1"]
+    )
     pipeline = make_pipeline(tmp_path, store, small_inventory, ScriptedRunner({}))
     summary = pipeline.run(spec(limit="role=web", ticket_id=ticket_id))
     assert summary.ticket_id == ticket_id and not summary.ticket_opened
@@ -141,8 +146,9 @@ def test_a_locked_host_blocks_a_second_changing_job(tmp_path, store, small_inven
 
 def test_read_only_jobs_take_no_lock(tmp_path, store, small_inventory):
     gate = threading.Event()
-    pipeline = make_pipeline(tmp_path, store, small_inventory, ScriptedRunner({}, gate),
-                             changes=False)
+    pipeline = make_pipeline(
+        tmp_path, store, small_inventory, ScriptedRunner({}, gate), changes=False
+    )
     first = pipeline.submit(spec(limit="web1"))
     second = pipeline.submit(spec(limit="web1"))
     gate.set()
@@ -158,8 +164,7 @@ def test_idempotency_key_runs_once(tmp_path, store, small_inventory):
     assert len(runner.contexts) == 1
 
 
-def test_a_crash_leaves_a_run_that_recovery_marks_interrupted(tmp_path, store,
-                                                               small_inventory):
+def test_a_crash_leaves_a_run_that_recovery_marks_interrupted(tmp_path, store, small_inventory):
     pipeline = make_pipeline(tmp_path, store, small_inventory, ScriptedRunner({}))
     prepared = pipeline.prepare(spec())
     run_id, job_id, ticket_id, _ = pipeline._record(prepared)
@@ -203,8 +208,13 @@ def test_check_mode_opens_a_request_not_a_change(tmp_path, store, small_inventor
 
 
 def test_action_runner_default(small_inventory):
-    action = Action(name="x", description="", source=Path("runbooks/x.yaml"), changes=False,
-                    playbook=Path("/p/x.yml"))
+    action = Action(
+        name="x",
+        description="",
+        source=Path("runbooks/x.yaml"),
+        changes=False,
+        playbook=Path("/p/x.yml"),
+    )
     from automator.runners import AnsibleRunner
 
     assert isinstance(action.runner(small_inventory), AnsibleRunner)

@@ -34,31 +34,40 @@ def problems(project: Path, text: str) -> list[str]:
 
 
 def test_commands_runbook(project):
-    action = write(project, "show", "task: commands\ncommands:\n  network: [show version]\n"
-                   ).get("show")
+    action = write(project, "show", "task: commands\ncommands:\n  network: [show version]\n").get(
+        "show"
+    )
     assert action.kind == "nornir" and not action.changes
     assert action.task == CommandsTask(commands={"network": ("show version",)}, changes=False)
 
 
 def test_config_runbook_with_verify(project):
-    action = write(project, "ntp", """\
+    action = write(
+        project,
+        "ntp",
+        """\
 task: config
 config: {cisco_ios: [ntp server 192.0.2.1]}
 verify:
   cisco_ios:
     - {command: show run | include ntp, expect: 192.0.2.1}
-""").get("ntp")
+""",
+    ).get("ntp")
     assert isinstance(action.task, ConfigTask)
     assert action.changes and action.task.save
     assert action.task.verify["cisco_ios"][0].expect == "192.0.2.1"
 
 
 def test_bare_playbook_and_wrapped_playbook(project):
-    catalogue = write(project, "restart-svc", """\
+    catalogue = write(
+        project,
+        "restart-svc",
+        """\
 task: playbook
 playbook: restart.yml
 params: {service: {type: str, required: true, pattern: "^[a-z]+$"}}
-""")
+""",
+    )
     assert catalogue.get("ping").description == "Ping all"
     assert [a.name for a in catalogue.list()] == ["ping", "restart-svc"]
     with pytest.raises(ActionNotFound, match="run through runbook 'restart-svc'"):
@@ -74,14 +83,17 @@ def test_unknown_and_invalid_names(project):
 
 
 def test_every_problem_with_its_line(project):
-    assert problems(project, """\
+    assert problems(
+        project,
+        """\
 description: 42
 task: commands
 colour: blue
 commands:
   server: uptime
 timeout: -1
-""") == [
+""",
+    ) == [
         "bad.yaml:3: colour: unknown field (allowed: changes, commands, config, description, "
         "limit, params, playbook, save, task, timeout, verify)",
         "bad.yaml:1: description: must be a string",
@@ -100,8 +112,7 @@ def test_missing_and_wrong_task(project):
 
 def test_playbook_must_stay_inside_playbooks(project):
     found = problems(project, "task: playbook\nplaybook: ../../etc/shadow\n")
-    assert found == [f"bad.yaml:2: playbook: no playbook '../../etc/shadow' in "
-                     f"{project}/playbooks"]
+    assert found == [f"bad.yaml:2: playbook: no playbook '../../etc/shadow' in {project}/playbooks"]
 
 
 def test_yaml_syntax_error(project):
@@ -111,14 +122,17 @@ def test_yaml_syntax_error(project):
 
 
 def test_bad_param_declarations(project):
-    assert problems(project, """\
+    assert problems(
+        project,
+        """\
 task: playbook
 playbook: restart.yml
 params:
   Service: {type: str}
   count: {type: float}
   name: {pattern: "([a-z"}
-""") == [
+""",
+    ) == [
         "bad.yaml:4: params.Service: parameter names are lower_snake_case",
         "bad.yaml:5: params.count.type: must be one of ('str', 'int', 'bool', 'choice')",
         "bad.yaml:6: params.name.pattern: bad regex: unterminated character set at position 1",
@@ -126,7 +140,10 @@ params:
 
 
 def test_params_are_typed_and_validated(project):
-    action = write(project, "p", """\
+    action = write(
+        project,
+        "p",
+        """\
 task: playbook
 playbook: restart.yml
 params:
@@ -134,9 +151,14 @@ params:
   count: {type: int, default: 3}
   force: {type: bool}
   mode: {type: choice, choices: [soft, hard]}
-""").get("p")
+""",
+    ).get("p")
     assert action.bind({"service": "nginx", "force": "yes", "mode": "hard"}) == {
-        "service": "nginx", "count": 3, "force": True, "mode": "hard"}
+        "service": "nginx",
+        "count": 3,
+        "force": True,
+        "mode": "hard",
+    }
     for given, message in [
         ({}, "--param service is required"),
         ({"service": "a;b"}, "'a;b' does not match"),

@@ -1,0 +1,109 @@
+"""``automator lab up|down|status``: the local lab of Linux hosts and simulated switches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from automator.config import Settings
+from automator.lab import Lab, LabSpec, LabStatus
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _where(command: _F) -> _F:
+    """The options that say which lab: its state folder and its namespace prefix."""
+    command = click.option(
+        "--prefix",
+        default="lab",
+        show_default=True,
+        help="Namespace prefix: <prefix>ctl, <prefix>h1, ... (labs with different ones coexist).",
+    )(command)
+    return click.option(
+        "--state",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="State folder (keys, secrets, logs).  [default: <home>/lab]",
+    )(command)
+
+
+def _state_dir(settings: Settings, state: Path | None) -> Path:
+    return state or settings.home / "lab"
+
+
+@click.group("lab")
+def lab() -> None:
+    """Stand up, inspect and tear down the lab on this machine (needs root).
+
+    Hosts are network namespaces running their own sshd; switches are simulated Cisco IOS
+    devices. Both are reached from the controller namespace: export AUTOMATOR_NETNS.
+    """
+
+
+@lab.command()
+@click.option("--hosts", default=3, show_default=True, help="Number of Linux hosts (0-200).")
+@click.option("--switches", default=2, show_default=True, help="Number of switches (0-500).")
+@_where
+@click.pass_obj
+def up(settings: Settings, hosts: int, switches: int, state: Path | None, prefix: str) -> None:
+    """Bring the lab up (replacing a previous one) and write its inventory."""
+    the_lab = Lab(
+        LabSpec(_state_dir(settings, state), prefix=prefix, hosts=hosts, switches=switches)
+    )
+    status = the_lab.up()
+    the_lab.write_inventory(settings.inventory_dir)
+    console = Console()
+    console.print(_table(status))
+    seconds = status.seconds_to_start or 0.0
+    console.print(
+        f"Up in {seconds:.1f} s. Inventory written to {settings.inventory_dir}.",
+        markup=False,
+        highlight=False,
+    )
+    console.print("Reach it from the controller namespace:", highlight=False)
+    console.print(f"  export AUTOMATOR_NETNS={status.controller_netns}", markup=False)
+
+
+@lab.command()
+@_where
+@click.pass_obj
+def down(settings: Settings, state: Path | None, prefix: str) -> None:
+    """Stop every host and switch of the lab and delete its namespaces."""
+    started = time.monotonic()
+    Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).down()
+    Console().print(f"Lab {prefix!r} is down ({time.monotonic() - started:.1f} s).", markup=False)
+
+
+@lab.command()
+@_where
+@click.pass_obj
+def status(settings: Settings, state: Path | None, prefix: str) -> None:
+    """Show which hosts and switches of the lab answer."""
+    lab_status = Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).status()
+    console = Console()
+    if lab_status.seconds_to_start is None:
+        console.print(f"Lab {prefix!r} is not up: run `automator lab up`.", markup=False)
+        return
+    console.print(_table(lab_status))
+
+
+def _table(status: LabStatus) -> Table:
+    table = Table(title=f"lab in {status.controller_netns} ({status.state_dir})")
+    table.add_column("name")
+    table.add_column("kind")
+    table.add_column("address")
+    table.add_column("state")
+    for host in status.hosts:
+        table.add_row(host.name, "linux", f"{host.address}:22", _state(host.up))
+    for switch in status.switches:
+        table.add_row(switch.name, "cisco_ios", f"127.0.0.1:{switch.port}", _state(switch.up))
+    return table
+
+
+def _state(up: bool) -> str:
+    return "[green]up[/green]" if up else "[red]down[/red]"
