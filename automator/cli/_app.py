@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -26,62 +29,86 @@ err_console = Console(stderr=True, highlight=False)
 _CHATTY = ("nornir", "paramiko", "netmiko", "ansible_runner")
 
 
+_SETTING_OPTIONS = (
+    click.option(
+        "--inventory",
+        "inventory_dir",
+        type=click.Path(path_type=Path),
+        help="Inventory folder [env AUTOMATOR_INVENTORY; default ./inventory]",
+    ),
+    click.option(
+        "--home",
+        type=click.Path(path_type=Path),
+        help="State folder: database, artifacts [env AUTOMATOR_HOME; default ./.automator]",
+    ),
+    click.option(
+        "--project",
+        "project_dir",
+        type=click.Path(path_type=Path),
+        help="Folder with playbooks/ and runbooks/ [env AUTOMATOR_PROJECT; default .]",
+    ),
+    click.option(
+        "--db",
+        "database_url",
+        metavar="URL",
+        help="Database URL [env AUTOMATOR_DB; default SQLite in the home folder]",
+    ),
+    click.option(
+        "--netns",
+        metavar="NAME",
+        help="Network namespace to run in, e.g. the lab's [env AUTOMATOR_NETNS]",
+    ),
+)
+_SETTING_NAMES = ("inventory_dir", "home", "project_dir", "database_url", "netns")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setting_options(f: F) -> F:
+    for option in reversed(_SETTING_OPTIONS):
+        f = option(f)
+    return f
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option(
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(path_type=Path),
-    help="Inventory folder [env AUTOMATOR_INVENTORY; default ./inventory]",
-)
-@click.option(
-    "--home",
-    type=click.Path(path_type=Path),
-    help="State folder: database, artifacts [env AUTOMATOR_HOME; default ./.automator]",
-)
-@click.option(
-    "--project",
-    "project_dir",
-    type=click.Path(path_type=Path),
-    help="Folder with playbooks/ and runbooks/ [env AUTOMATOR_PROJECT; default .]",
-)
-@click.option(
-    "--db",
-    "database_url",
-    metavar="URL",
-    help="Database URL [env AUTOMATOR_DB; default SQLite in the home folder]",
-)
-@click.option(
-    "--netns",
-    metavar="NAME",
-    help="Network namespace to run in, e.g. the lab's [env AUTOMATOR_NETNS]",
-)
+@setting_options
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for library logs).")
 @click.version_option(__version__, prog_name="automator")
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    inventory_dir: Path | None,
-    home: Path | None,
-    project_dir: Path | None,
-    database_url: str | None,
-    netns: str | None,
-    verbose: int,
-) -> None:
-    """automator: checks, backups, remediation and runbooks for servers and network gear."""
-    _configure_logging(verbose)
-    settings = Settings.from_env(
-        inventory_dir=inventory_dir,
-        home=home,
-        project_dir=project_dir,
-        database_url=database_url,
-        netns=netns,
-    )
-    if settings.netns and ctx.invoked_subcommand != "lab":
-        # setns() moves only the calling thread: it must run before any thread starts.
-        from automator.lab import enter_netns
+def cli(ctx: click.Context, /, verbose: int, **settings: Any) -> None:
+    """automator: checks, backups, remediation and runbooks for servers and network gear.
 
-        enter_netns(settings.netns)
-    ctx.obj = settings
+    The setting options (--inventory, --home, --project, --db, --netns) may be given before
+    the command or after it.
+    """
+    _configure_logging(verbose)
+    ctx.obj = {name: value for name, value in settings.items() if value is not None}
+
+
+def pass_settings(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command its Settings, built from the setting options given before or after the
+    command name (after wins), the environment and the defaults.
+
+    Outside ``automator lab``, the process then enters the configured network namespace: this
+    runs before the command starts any thread, as ``setns()`` requires.
+    """
+
+    @setting_options
+    @click.pass_context
+    @functools.wraps(f)
+    def command(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        given = dict(ctx.obj or {})
+        for name in _SETTING_NAMES:
+            value = kwargs.pop(name)
+            if value is not None:
+                given[name] = value
+        settings = Settings.from_env(**given)
+        if settings.netns and ctx.command_path.split()[1:2] != ["lab"]:
+            from automator.lab import enter_netns
+
+            enter_netns(settings.netns)
+        return f(settings, *args, **kwargs)
+
+    return command
 
 
 def open_inventory(settings: Settings) -> Inventory:

@@ -9,7 +9,7 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from automator.cli._app import console, open_inventory
+from automator.cli._app import console, open_inventory, pass_settings
 from automator.config import Settings
 from automator.inventory import export_ansible
 from automator.runbooks import Catalogue
@@ -24,7 +24,7 @@ def inventory() -> None:
 
 @inventory.command("list")
 @click.option("--limit", metavar="FILTER", help="e.g. site=dc1,role=web,!name=web3")
-@click.pass_obj
+@pass_settings
 def list_hosts(settings: Settings, limit: str | None) -> None:
     """List hosts with their site, tenant, role, owner and criticality."""
     hosts = open_inventory(settings).select(limit)
@@ -38,7 +38,7 @@ def list_hosts(settings: Settings, limit: str | None) -> None:
         "owner",
         "criticality",
         "groups",
-        title=f"{len(hosts)} hosts",
+        title=f"{len(hosts)} host" + ("" if len(hosts) == 1 else "s"),
     )
     for host in hosts:
         address = f"{host.hostname}:{host.port}" if host.port else host.hostname
@@ -58,7 +58,7 @@ def list_hosts(settings: Settings, limit: str | None) -> None:
 
 @inventory.command("show")
 @click.argument("name")
-@click.pass_obj
+@pass_settings
 def show_host(settings: Settings, name: str) -> None:
     """Everything the inventory says about one host (secrets shown by source, never value)."""
     host = open_inventory(settings).get(name)
@@ -100,7 +100,7 @@ def show_host(settings: Settings, name: str) -> None:
 
 
 @inventory.command("validate")
-@click.pass_obj
+@pass_settings
 def validate(settings: Settings) -> None:
     """Load and check every file; print each problem as FILE:LINE: field: message."""
     loaded = open_inventory(settings)
@@ -112,7 +112,7 @@ def validate(settings: Settings) -> None:
 
 @inventory.command("export-ansible")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="File (default stdout)")
-@click.pass_obj
+@pass_settings
 def export(settings: Settings, output: Path | None) -> None:
     """Print the Ansible inventory generated from this one."""
     text = yaml.safe_dump(export_ansible(open_inventory(settings)), sort_keys=False)
@@ -129,7 +129,7 @@ def runbooks() -> None:
 
 
 @runbooks.command("list")
-@click.pass_obj
+@pass_settings
 def list_runbooks(settings: Settings) -> None:
     """List runbooks (runbooks/*.yaml) and playbooks (playbooks/*.yml)."""
     catalogue = Catalogue(settings.runbooks_dir, settings.playbooks_dir)

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from automator.cli._app import pass_settings
 from automator.config import Settings
 from automator.lab import Lab, LabSpec, LabStatus
 
@@ -49,7 +50,7 @@ def lab() -> None:
 @click.option("--hosts", default=3, show_default=True, help="Number of Linux hosts (0-200).")
 @click.option("--switches", default=2, show_default=True, help="Number of switches (0-500).")
 @_where
-@click.pass_obj
+@pass_settings
 def up(settings: Settings, hosts: int, switches: int, state: Path | None, prefix: str) -> None:
     """Bring the lab up (replacing a previous one) and write its inventory."""
     the_lab = Lab(
@@ -71,7 +72,7 @@ def up(settings: Settings, hosts: int, switches: int, state: Path | None, prefix
 
 @lab.command()
 @_where
-@click.pass_obj
+@pass_settings
 def down(settings: Settings, state: Path | None, prefix: str) -> None:
     """Stop every host and switch of the lab and delete its namespaces."""
     started = time.monotonic()
@@ -81,7 +82,7 @@ def down(settings: Settings, state: Path | None, prefix: str) -> None:
 
 @lab.command()
 @_where
-@click.pass_obj
+@pass_settings
 def status(settings: Settings, state: Path | None, prefix: str) -> None:
     """Show which hosts and switches of the lab answer."""
     lab_status = Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).status()

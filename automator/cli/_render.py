@@ -44,8 +44,9 @@ def results_table(results: Iterable[HostResult], title: str | None = None) -> Ta
         if notes:
             details = f"{details} ({notes})" if details else notes
         if not details and result.data.get("commands"):
-            last = result.data["commands"][-1]["output"].strip().splitlines()
-            details = last[0][:80] if last else ""
+            # the first line of the first command's answer: usually who the host says it is
+            first = result.data["commands"][0]["output"].strip().splitlines()
+            details = first[0][:80] if first else ""
         table.add_row(
             result.host, outcome_text(result.outcome), f"{result.duration:.1f}s", escape(details)
         )
@@ -77,7 +78,7 @@ def ticket_view(ticket: Ticket) -> RenderableType:
         ("opened", opened),
     ]:
         head.add_row(f"[bold]{label}[/]", escape(value))
-    timeline = Table("time (UTC)", "who", "what", "", title="timeline", title_justify="left")
+    timeline = Table("time (UTC)", "who", "kind", "entry", title="timeline", title_justify="left")
     for entry in ticket.entries:
         timeline.add_row(
             f"{entry.at:%H:%M:%S}", escape(entry.actor), entry.kind, escape(entry.message)

@@ -7,7 +7,7 @@ import threading
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from automator.cli._app import console, open_pipeline, requester
+from automator.cli._app import console, open_pipeline, pass_settings, requester
 from automator.cli._render import STATUS_STYLE, counts_line, results_table
 from automator.config import Settings
 from automator.errors import ConfigError
@@ -62,7 +62,7 @@ from automator.runners import ProgressEvent, Timeouts
     default=None,
     help="Whole-job time limit in seconds [default: the runbook's, else 1800]",
 )
-@click.pass_obj
+@pass_settings
 def run(
     settings: Settings,
     name: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from automator.cli._app import console, open_inventory, open_store, requester
+from automator.cli._app import console, open_inventory, open_store, pass_settings, requester
 from automator.cli._render import ticket_view, tickets_table
 from automator.config import Settings
 from automator.tickets import Priority, TicketKind, TicketService, TicketStatus
@@ -21,7 +21,7 @@ def tickets() -> None:
 @click.option("--host", help="Tickets that name this host")
 @click.option("--open", "only_open", is_flag=True, help="Only tickets not resolved or closed")
 @click.option("-n", "--max", "limit", type=click.IntRange(1, 10000), default=50, show_default=True)
-@click.pass_obj
+@pass_settings
 def list_tickets(
     settings: Settings,
     status: tuple[str, ...],
@@ -50,7 +50,7 @@ def list_tickets(
 @click.option("--host", "hosts", multiple=True, help="A host the ticket is about (repeatable)")
 @click.option("--owner")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new ticket's id")
-@click.pass_obj
+@pass_settings
 def open_ticket(
     settings: Settings,
     kind: str,
@@ -78,7 +78,7 @@ def open_ticket(
 
 @tickets.command("show")
 @click.argument("ticket_id", type=int, metavar="ID")
-@click.pass_obj
+@pass_settings
 def show(settings: Settings, ticket_id: int) -> None:
     """A ticket with its timeline, runs and per-host outcomes."""
     console.print(ticket_view(TicketService(open_store(settings)).get(ticket_id)))

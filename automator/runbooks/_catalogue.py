@@ -36,17 +36,10 @@ from typing import Any
 
 import yaml
 
+from automator import runners
 from automator.errors import ActionNotFound, ConfigError, Problem, RunbookError
 from automator.inventory import Inventory
-from automator.runners import (
-    AnsibleRunner,
-    CommandsTask,
-    ConfigTask,
-    NornirRunner,
-    NornirTaskSpec,
-    Runner,
-    Verify,
-)
+from automator.runners import CommandsTask, ConfigTask, NornirTaskSpec, Runner, Verify
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _PARAM_TYPES = ("str", "int", "bool", "choice")
@@ -103,9 +96,9 @@ class Action:
 
     def runner(self, inventory: Inventory) -> Runner:
         if self.playbook is not None:
-            return AnsibleRunner(self.playbook, inventory)
+            return runners.AnsibleRunner(self.playbook, inventory)
         assert self.task is not None
-        return NornirRunner(self.task)
+        return runners.NornirRunner(self.task)
 
     def bind(self, given: Mapping[str, str]) -> dict[str, Any]:
         """Validate ``--param`` values against the declaration; a bare playbook takes any

@@ -109,11 +109,13 @@ def unsafe_extravars(params: Mapping[str, Any]) -> str:
     for name, value in params.items():
         if not _VAR_NAME.fullmatch(name):
             raise ConfigError(f"parameter name {name!r} is not a valid Ansible variable name")
+        # JSON strings are valid YAML double-quoted scalars; a quoted key stays a string
+        # (YAML 1.1 reads a bare `on` or `no` as a boolean)
+        key = json.dumps(name)
         if isinstance(value, bool | int | float):
-            lines.append(f"{name}: {json.dumps(value)}")
+            lines.append(f"{key}: {json.dumps(value)}")
         elif isinstance(value, str):
-            # a JSON string is a valid YAML double-quoted scalar
-            lines.append(f"{name}: !unsafe {json.dumps(value)}")
+            lines.append(f"{key}: !unsafe {json.dumps(value)}")
         else:
             raise ConfigError(f"parameter {name!r} must be a string, number or boolean")
     return "\n".join(lines) + "\n" if lines else "{}\n"
@@ -127,6 +129,7 @@ class _EventCollector:
         self.lines: dict[str, list[str]] = defaultdict(list)
         self.errors: dict[str, str] = {}
         self.stats: dict[str, dict[str, int]] = {}
+        self.busy: dict[str, float] = defaultdict(float)
         self.lock = threading.Lock()
 
     def handle(self, event: Mapping[str, Any]) -> bool:
@@ -158,6 +161,7 @@ class _EventCollector:
             status = "failed (ignored)"
         message = _message(result)
         with self.lock:
+            self.busy[host] += float(data.get("duration") or 0.0)
             self.lines[host].append(
                 f"TASK [{data.get('task', '?')}] {status}" + (f": {message}" if message else "")
             )
@@ -197,7 +201,7 @@ class _EventCollector:
                     output=output,
                     data={"stats": stats},
                     error=self.errors.get(host.name) if outcome.is_problem else None,
-                    duration=duration,
+                    duration=self.busy.get(host.name, duration),
                 )
             self.context.progress(
                 ProgressEvent(

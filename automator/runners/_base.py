@@ -34,7 +34,8 @@ class HostResult:
 
     ``data`` holds structured results (command outputs by command, Ansible's per-host stats
     including ``ignored`` and ``rescued`` counts); ``output`` is the human-readable transcript;
-    ``error`` says in one line why a failed or unreachable host is so.
+    ``error`` says in one line why a failed or unreachable host is so; ``duration`` is the
+    time spent working on this host (for a playbook, the sum of its task times).
     """
 
     host: str

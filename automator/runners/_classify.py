@@ -45,7 +45,8 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
     if isinstance(exc, NetmikoTimeoutException):
         return Outcome.UNREACHABLE, _first_line(exc)
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
-        return Outcome.UNREACHABLE, f"connection refused or unreachable: {_first_line(exc)}"
+        reason = exc.strerror or _first_line(exc)
+        return Outcome.UNREACHABLE, f"connection refused or unreachable: {reason}"
     if isinstance(exc, socket.timeout | TimeoutError):
         return Outcome.UNREACHABLE, "connection timed out"
     if isinstance(exc, socket.gaierror):

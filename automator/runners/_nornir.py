@@ -24,11 +24,9 @@ from automator.inventory import Host
 from automator.runners._base import HostResult, Outcome, ProgressEvent, RunContext, RunReport
 from automator.runners._classify import JobTimeLimit, classify
 from automator.runners._paramiko import CONNECTION_NAME as PARAMIKO
+from automator.runners._specs import CommandsTask, ConfigTask, NornirTaskSpec
 from automator.runners._tasks import (
     NETMIKO,
-    CommandsTask,
-    ConfigTask,
-    NornirTaskSpec,
     NothingToRun,
     TaskFailed,
     push_config,
@@ -63,11 +61,15 @@ class DeadlineRunner:
 
 
 class _Progress:
-    """Nornir processor that times each host and reports it to the run's progress callback."""
+    """Nornir processor that times each host and reports it to the run's progress callback.
 
-    def __init__(self, context: RunContext) -> None:
+    Only the job's own task counts: closing connections is a Nornir task too."""
+
+    def __init__(self, context: RunContext, task_name: str) -> None:
         self.context = context
+        self.task_name = task_name
         self.started: dict[str, float] = {}
+        self.durations: dict[str, float] = {}
 
     def task_started(self, task: Task) -> None:
         pass
@@ -76,12 +78,15 @@ class _Progress:
         pass
 
     def task_instance_started(self, task: Task, host: NornirHost) -> None:
-        self.started[host.name] = time.monotonic()
-        self.context.progress(ProgressEvent(host.name, "connecting"))
+        if task.name == self.task_name:
+            self.started[host.name] = time.monotonic()
+            self.context.progress(ProgressEvent(host.name, "connecting"))
 
     def task_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
-        failed = result.failed
-        self.context.progress(ProgressEvent(host.name, "failed" if failed else "done", done=True))
+        if task.name == self.task_name:
+            self.durations[host.name] = time.monotonic() - self.started[host.name]
+            message = "failed" if result.failed else "done"
+            self.context.progress(ProgressEvent(host.name, message, done=True))
 
     def subtask_instance_started(self, task: Task, host: NornirHost) -> None:
         pass
@@ -106,18 +111,18 @@ class NornirRunner:
                 nornir_hosts[host.name] = _to_nornir(host, context)
             except AutomatorError as exc:
                 results[host.name] = HostResult(host.name, Outcome.FAILED, error=str(exc))
-        progress = _Progress(context)
+        task_name = type(self.spec).__name__
+        progress = _Progress(context, task_name)
         nr = Nornir(
             inventory=Inventory(hosts=Hosts(nornir_hosts), groups=Groups(), defaults=Defaults()),
             runner=DeadlineRunner(context.forks, context.timeouts.job),
         ).with_processors([progress])
         nr.data.reset_failed_hosts()
         started_at = datetime.now(UTC)
-        clock = time.monotonic()
         try:
             aggregated = nr.run(
                 task=_dispatch,
-                name=type(self.spec).__name__,
+                name=task_name,
                 spec=self.spec,
                 kinds=kinds,
                 context=context,
@@ -126,7 +131,8 @@ class NornirRunner:
             nr.close_connections(on_good=True, on_failed=True)
         timed_out = False
         for name, multi in aggregated.items():
-            duration = time.monotonic() - progress.started.get(name, clock)
+            # a host cut off by the job time limit never completed: it ran until the limit
+            duration = progress.durations.get(name, context.timeouts.job)
             result = _to_host_result(name, multi, duration)
             result.started_at = started_at
             timed_out = timed_out or isinstance(multi[0].exception, JobTimeLimit)

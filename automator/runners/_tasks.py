@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from nornir.core.task import Result, Task
 
 from automator.runners._paramiko import CONNECTION_NAME as PARAMIKO
 from automator.runners._paramiko import exec_command
+from automator.runners._specs import CommandsTask, ConfigTask
 
 NETMIKO = "netmiko"
 
@@ -31,35 +31,6 @@ class TaskFailed(Exception):
 
 class NothingToRun(Exception):
     """The action has no commands for this host's platform or kind."""
-
-
-@dataclass(frozen=True)
-class Verify:
-    """After a change, ``command`` must print ``expect`` (a substring)."""
-
-    command: str
-    expect: str
-
-
-@dataclass(frozen=True)
-class CommandsTask:
-    """Run commands; ``changes`` says whether they change the host (locks, check mode)."""
-
-    commands: Mapping[str, Sequence[str]]
-    changes: bool = False
-
-
-@dataclass(frozen=True)
-class ConfigTask:
-    """Push configuration lines to network gear, optionally save, then verify."""
-
-    lines: Mapping[str, Sequence[str]]
-    save: bool = True
-    verify: Mapping[str, Sequence[Verify]] = field(default_factory=dict)
-    changes: bool = True
-
-
-NornirTaskSpec = CommandsTask | ConfigTask
 
 
 def for_host(mapping: Mapping[str, Sequence[Any]], platform: str, kind: str) -> Sequence[Any]:

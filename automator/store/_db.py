@@ -7,18 +7,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from automator.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest revision in migrations/versions. Opening an up-to-date store compares against it
+# with one query instead of loading Alembic (a test keeps it equal to Alembic's head).
+SCHEMA_REVISION = "0001"
 
 
 class Store:
@@ -34,7 +33,11 @@ class Store:
         connect_args: dict[str, Any] = {}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(parsed.database).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create {folder}: {exc.strerror}") from None
             connect_args = {"timeout": 30, "check_same_thread": False}
         elif parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
@@ -50,16 +53,24 @@ class Store:
         store.migrate()
         return store
 
+    def revision(self) -> str | None:
+        """The schema revision the database is at, or None for an empty database."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
     def migrate(self) -> None:
         try:
+            if self.revision() == SCHEMA_REVISION:
+                return
+            from alembic import command
+
             with self.engine.begin() as connection:
-                current = MigrationContext.configure(connection).get_current_revision()
-                if current == ScriptDirectory.from_config(_alembic_config()).get_current_head():
-                    return
                 config = _alembic_config()
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise StoreError(f"cannot open the database: {_reason(exc)}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate the database: {_reason(exc)}") from None
@@ -84,7 +95,9 @@ class Store:
         self.engine.dispose()
 
 
-def _alembic_config() -> Config:
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config

@@ -1,0 +1,116 @@
+"""Overhead of ``automator run`` over plain ``ansible-playbook``: one short playbook on 20 lab
+hosts, same forks, same generated inventory, runs interleaved, medians compared.
+
+    sudo .venv/bin/python benchmarks/runbook.py [--hosts 20] [--rounds 5] [--forks 10]
+
+Brings up its own lab (prefix ``bench``, 10.126.0.0/24) and takes it down at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from automator.inventory import export_ansible, load_inventory
+from automator.lab import Lab, LabSpec, enter_netns
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--forks", type=int, default=10)
+    parser.add_argument("--playbook", default="ping")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="automator-bench-"))
+    lab = Lab(
+        LabSpec(
+            state_dir=work / "lab",
+            prefix="bench",
+            subnet="10.126.0",
+            switch_base_port=23001,
+            hosts=args.hosts,
+            switches=0,
+        )
+    )
+    lab.up()
+    try:
+        enter_netns(lab.controller_netns)  # before any thread; subprocesses inherit it
+        inventory_file = work / "ansible-inventory.yaml"
+        inventory_file.write_text(yaml.safe_dump(export_ansible(load_inventory(lab.inventory_dir))))
+        env = dict(
+            os.environ,
+            ANSIBLE_HOST_KEY_CHECKING="True",
+            ANSIBLE_RETRY_FILES_ENABLED="False",
+            ANSIBLE_NOCOLOR="1",
+            PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        )
+        automator = [
+            str(BIN / "automator"),
+            "--inventory",
+            str(lab.inventory_dir),
+            "--home",
+            str(work / "home"),
+            "--project",
+            str(ROOT),
+            "run",
+            args.playbook,
+            "--limit",
+            "kind=server",
+            "--forks",
+            str(args.forks),
+        ]
+        plain = [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            str(inventory_file),
+            str(ROOT / "playbooks" / f"{args.playbook}.yml"),
+            "--forks",
+            str(args.forks),
+        ]
+        timings: dict[str, list[float]] = {"automator run": [], "ansible-playbook": []}
+        timed(plain, env)  # warm caches (Python bytecode, ssh) before measuring either
+        for _ in range(args.rounds):
+            timings["ansible-playbook"].append(timed(plain, env))
+            timings["automator run"].append(timed(automator, env))
+        report(timings, args)
+    finally:
+        lab.down()
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{command[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def report(timings: dict[str, list[float]], args: argparse.Namespace) -> None:
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    print(
+        f"playbook {args.playbook}.yml on {args.hosts} hosts, forks {args.forks}, "
+        f"{args.rounds} interleaved rounds, {os.cpu_count()} cores"
+    )
+    print(f"{'tool':<18} {'median s':>9} {'min s':>7} {'max s':>7}")
+    for name, values in timings.items():
+        print(f"{name:<18} {medians[name]:>9.2f} {min(values):>7.2f} {max(values):>7.2f}")
+    overhead = medians["automator run"] / medians["ansible-playbook"] - 1
+    print(f"automator overhead: {overhead:+.1%} (goal: under +10%)")
+
+
+if __name__ == "__main__":
+    main()
