@@ -43,6 +43,15 @@ def results_table(results: Iterable[HostResult], title: str | None = None) -> Ta
         notes = ", ".join(result.notes)
         if notes:
             details = f"{details} ({notes})" if details else notes
+        would = result.data.get("would_apply") or result.data.get("would_run")
+        if not details and would:
+            verb = "would apply" if "would_apply" in result.data else "would run"
+            details = f"{verb}: " + "; ".join(would)
+        stats = result.data.get("stats")
+        if not details and stats:
+            details = " ".join(
+                f"{k}={stats[k]}" for k in ("ok", "changed", "skipped") if k in stats
+            )
         if not details and result.data.get("commands"):
             # the first line of the first command's answer: usually who the host says it is
             first = result.data["commands"][0]["output"].strip().splitlines()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from automator.cli._app import console, open_pipeline, pass_settings, requester
@@ -97,9 +98,30 @@ def run(
     return 0 if summary.status is RunStatus.SUCCEEDED else 1
 
 
+class _Tracker:
+    """Turns progress events into a bar position: hosts finished for Nornir tasks; for
+    playbooks, which run task by task, hosts that have answered the current task."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done: set[str] = set()
+        self.task: str | None = None
+        self.answered: set[str] = set()
+
+    def step(self, event: ProgressEvent) -> tuple[int, str]:
+        with self.lock:
+            if event.task is not None:
+                if event.task != self.task:
+                    self.task, self.answered = event.task, set()
+                self.answered.add(event.host)
+                return len(self.answered), f"{event.task}: {event.host} {event.message}"
+            if event.done:
+                self.done.add(event.host)
+            return len(self.done), f"{event.host}: {event.message}"
+
+
 def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str) -> RunSummary:
-    lock = threading.Lock()
-    done: set[str] = set()
+    tracker = _Tracker()
     with Progress(
         TextColumn("[bold]{task.fields[name]}"),
         BarColumn(),
@@ -112,12 +134,8 @@ def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str)
         bar = progress.add_task("starting", total=total, name=name)
 
         def on_progress(event: ProgressEvent) -> None:
-            with lock:
-                if event.done:
-                    done.add(event.host)
-                progress.update(
-                    bar, completed=len(done), description=f"{event.host}: {event.message}"[:60]
-                )
+            completed, what = tracker.step(event)
+            progress.update(bar, completed=completed, description=escape(what[:60]))
 
         return pipeline.submit(spec, on_progress).result()
 

@@ -167,7 +167,7 @@ class _EventCollector:
             )
             if status in ("failed", "unreachable") and message:
                 self.errors[host] = f"{data.get('task', '?')}: {message}"
-        self.context.progress(ProgressEvent(host, f"{data.get('task', '?')}: {status}"))
+        self.context.progress(ProgressEvent(host, status, task=str(data.get("task", "?"))))
         return True
 
     def results(

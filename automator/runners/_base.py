@@ -68,12 +68,14 @@ class RunReport:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """A step of a run, for progress displays: ``done`` marks a host as finished."""
+    """A step of a run, for progress displays: ``done`` marks a host as finished; ``task``
+    names the playbook task a host just answered (playbooks run task by task)."""
 
     host: str
     message: str
     done: bool = False
     outcome: Outcome | None = None
+    task: str | None = None
 
 
 ProgressCallback = Callable[[ProgressEvent], None]

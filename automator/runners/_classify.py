@@ -26,6 +26,9 @@ _UNREACHABLE_ERRNOS = {
 }
 
 
+_NO_SSH_ANSWER = "the device accepted the connection but did not answer SSH in time"
+
+
 class JobTimeLimit(Exception):
     """The whole job ran out of time before this host finished."""
 
@@ -43,6 +46,9 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
     if isinstance(exc, ReadTimeout | CommandTimeout | JobTimeLimit | ConfigError):
         return Outcome.FAILED, _first_line(exc)
     if isinstance(exc, NetmikoTimeoutException):
+        text = str(exc)
+        if "No existing session" in text or "banner" in text.lower():
+            return Outcome.UNREACHABLE, _NO_SSH_ANSWER
         return Outcome.UNREACHABLE, _first_line(exc)
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
         reason = exc.strerror or _first_line(exc)
@@ -56,7 +62,7 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
     if isinstance(exc, paramiko.SSHException) and "host key" in str(exc).lower():
         return Outcome.FAILED, _first_line(exc)
     if isinstance(exc, paramiko.SSHException) and "banner" in str(exc).lower():
-        return Outcome.UNREACHABLE, _first_line(exc)
+        return Outcome.UNREACHABLE, _NO_SSH_ANSWER
     return Outcome.FAILED, f"{type(exc).__name__}: {_first_line(exc)}"
 
 

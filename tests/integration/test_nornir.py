@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import time
 
 import yaml
 
@@ -105,3 +108,26 @@ def test_authentication_failure_and_bad_credentials(lab, tmp_path):
     assert summary.results[server].error == "authentication failed"
     assert summary.results[switch].outcome is Outcome.FAILED
     assert "missing.password" in (summary.results[switch].error or "")
+
+
+def test_a_frozen_switch_is_unreachable_and_the_job_ends(lab, tmp_path):
+    """A device that accepts TCP but never answers (its process frozen) must not hang the
+    job: the connect timeout makes it unreachable, with the reason."""
+    pipeline = pipeline_for(lab.inventory_dir, tmp_path)
+    name = switches(pipeline.inventory)[0].name
+    farm = int((lab.inventory_dir.parent / "switchfarm.pid").read_text())
+    os.kill(farm, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        summary = pipeline.run(
+            spec("facts", limit=name, timeouts=Timeouts(connect=2, command=5, job=60))
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(farm, signal.SIGCONT)
+    result = summary.results[name]
+    assert result.outcome is Outcome.UNREACHABLE, result
+    assert result.error == "the device accepted the connection but did not answer SSH in time"
+    assert elapsed < 20
+    again = pipeline.run(spec("facts", limit=name, timeouts=FAST))
+    assert again.results[name].outcome is Outcome.OK
