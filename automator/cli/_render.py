@@ -36,8 +36,8 @@ def outcome_text(outcome: Outcome | str) -> Text:
     return Text(value.value, style=OUTCOME_STYLE[value])
 
 
-def results_table(results: Iterable[HostResult], title: str | None = None) -> Table:
-    table = Table("host", "outcome", "time", "details", title=title, title_justify="left")
+def results_table(results: Iterable[HostResult]) -> Table:
+    table = Table("host", "outcome", "time", "details")
     for result in sorted(results, key=lambda r: r.host):
         details = result.error or ""
         notes = ", ".join(result.notes)
@@ -47,6 +47,12 @@ def results_table(results: Iterable[HostResult], title: str | None = None) -> Ta
         if not details and would:
             verb = "would apply" if "would_apply" in result.data else "would run"
             details = f"{verb}: " + "; ".join(would)
+        if not details and "applied" in result.data:
+            lines = len(result.data["applied"])
+            checks = result.data.get("verify", [])
+            details = f"applied {lines} line{'s' if lines != 1 else ''}"
+            details += ", saved" if result.data.get("saved") else ""
+            details += f", {len(checks)} verified" if checks else ""
         stats = result.data.get("stats")
         if not details and stats:
             details = " ".join(
@@ -101,16 +107,18 @@ def ticket_view(ticket: Ticket) -> RenderableType:
             for row in run.host_results
         ]
         style = STATUS_STYLE.get(run.status, "")
-        title = (
-            f"run #{run.id} ({run.job.kind} {run.job.action}"
-            f"{' --check' if run.job.check_mode else ''}): [{style}]{run.status}[/]"
+        check = " --check" if run.job.check_mode else ""
+        title = Text.from_markup(
+            f"\n[bold]run #{run.id}[/] {run.job.kind} {escape(run.job.action)}{check}: "
+            f"[{style}]{run.status}[/]"
         )
+        if run.error:
+            title.append(f" ({run.error})", style="red")
+        parts.append(title)
         if results:
-            parts.append(results_table(results, title=title))
-        else:
-            parts.append(Text.from_markup(f"{title} {escape(run.error or '')}"))
+            parts.append(results_table(results))
         if run.artifacts_dir:
-            parts.append(Text(f"  artifacts: {run.artifacts_dir}", style="dim"))
+            parts.append(Text(f"artifacts: {run.artifacts_dir}", style="dim"))
     return Group(*parts)
 
 

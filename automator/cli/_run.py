@@ -142,12 +142,8 @@ def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str)
 
 def _print_summary(summary: RunSummary) -> None:
     style = STATUS_STYLE.get(summary.status.value, "")
-    console.print(
-        results_table(
-            summary.results.values(),
-            title=f"run #{summary.run_id}: [{style}]{summary.status.value}[/]",
-        )
-    )
+    console.print(f"\n[bold]run #{summary.run_id}[/]: [{style}]{summary.status.value}[/]")
+    console.print(results_table(summary.results.values()))
     line = counts_line(summary.counts())
     if summary.error:
         line.append(f"  ({summary.error})", style="red")

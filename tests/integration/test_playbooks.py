@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+from rich.console import Console
+
+from automator.cli._render import ticket_view
 from automator.jobs import RunStatus
 from automator.runners import Outcome
 from automator.tickets import TicketService
@@ -58,6 +62,19 @@ def test_every_outcome_in_one_run_shows_on_the_ticket(lab, tmp_path):
     assert not rows[names[0]].data["stats"].get("ignored")
     assert summary.results[names[3]].notes == ["1 ignored"]
     assert summary.results[names[4]].notes == ["1 rescued"]
+    # and what an operator reads on the ticket
+    console = Console(width=200, record=True, color_system=None)
+    console.print(ticket_view(ticket))
+    shown = console.export_text()
+    for host, outcome, note in [
+        (names[0], "ok", "ok=1"),
+        (names[1], "changed", "ok=2 changed=1"),
+        (names[2], "failed", "Fail: non-zero return code"),
+        (names[3], "ok", "1 ignored"),
+        (names[4], "ok", "1 rescued"),
+        (names[5], "unreachable", "Look around: Failed to connect to the host via ssh"),
+    ]:
+        assert re.search(rf"{host}\W+{outcome}\W+[\d.]+s\W+{note}", shown), shown
     last = ticket.entries[-2]
     assert last.data["counts"] == {
         "ok": 3,
