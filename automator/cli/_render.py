@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from automator.jobs import results_of
 from automator.runners import HostResult, Outcome
 from automator.store import Ticket
 
@@ -100,12 +101,7 @@ def ticket_view(ticket: Ticket) -> RenderableType:
         )
     parts: list[RenderableType] = [head, timeline]
     for run in ticket.runs:
-        results = [
-            HostResult(
-                row.host, Outcome(row.outcome), row.output, row.data, row.error, row.duration
-            )
-            for row in run.host_results
-        ]
+        results = results_of(run).values()
         style = STATUS_STYLE.get(run.status, "")
         check = " --check" if run.job.check_mode else ""
         title = Text.from_markup(

@@ -53,6 +53,16 @@ class PreparedJob:
     params: dict[str, object]
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What ``record`` wrote for a job: the ids the later steps write against."""
+
+    run_id: int
+    job_id: int
+    ticket_id: int
+    ticket_opened: bool
+
+
 class Pipeline:
     def __init__(
         self,
@@ -94,10 +104,8 @@ class Pipeline:
             done: Future[RunSummary] = Future()
             done.set_result(existing)
             return done
-        run_id, job_id, ticket_id, opened = self._record(job)
-        return self.executor.submit(
-            lambda: self._execute(job, run_id, job_id, ticket_id, opened, on_progress)
-        )
+        recorded = self._record(job)
+        return self.executor.submit(lambda: self._execute(job, recorded, on_progress))
 
     def run(self, spec: JobSpec, on_progress: ProgressCallback | None = None) -> RunSummary:
         return self.submit(spec, on_progress).result()
@@ -143,11 +151,11 @@ class Pipeline:
                 job_id=job.id,
                 ticket_id=run.ticket_id or 0,
                 status=RunStatus(run.status),
-                results=_results_of(run),
+                results=results_of(run),
                 error=run.error,
             )
 
-    def _record(self, job: PreparedJob) -> tuple[int, int, int, bool]:
+    def _record(self, job: PreparedJob) -> _Recorded:
         spec, action = job.spec, job.action
         names = [host.name for host in job.hosts]
         ticket_id = spec.ticket_id
@@ -204,25 +212,20 @@ class Pipeline:
             },
             run_id=run_id,
         )
-        return run_id, job_id, ticket_id, opened
+        return _Recorded(run_id, job_id, ticket_id, opened)
 
     def _execute(
-        self,
-        job: PreparedJob,
-        run_id: int,
-        job_id: int,
-        ticket_id: int,
-        opened: bool,
-        on_progress: ProgressCallback | None,
+        self, job: PreparedJob, recorded: _Recorded, on_progress: ProgressCallback | None
     ) -> RunSummary:
         spec, action = job.spec, job.action
+        run_id, job_id, ticket_id = recorded.run_id, recorded.job_id, recorded.ticket_id
         names = [host.name for host in job.hosts]
         takes_locks = action.changes and not spec.check_mode
         try:
             if takes_locks:
                 self.locks.acquire(job_id, names)
         except LockConflict as exc:
-            return self._refuse(run_id, job_id, ticket_id, str(exc))
+            return self._refuse(recorded, str(exc))
         artifacts = self.artifacts_dir / "tickets" / str(ticket_id) / f"run-{run_id}"
         artifacts.mkdir(parents=True, exist_ok=True)
         try:
@@ -250,12 +253,13 @@ class Pipeline:
                     },
                     error=f"internal error: {type(exc).__name__}: {exc}",
                 )
-            return self._finish(job, run_id, job_id, ticket_id, opened, report, artifacts)
+            return self._finish(job, recorded, report, artifacts)
         finally:
             if takes_locks:
                 self.locks.release(job_id)
 
-    def _refuse(self, run_id: int, job_id: int, ticket_id: int, why: str) -> RunSummary:
+    def _refuse(self, recorded: _Recorded, why: str) -> RunSummary:
+        run_id, ticket_id = recorded.run_id, recorded.ticket_id
         with self.store.session() as session:
             run = session.get_one(Run, run_id)
             run.status = RunStatus.BLOCKED.value
@@ -269,7 +273,15 @@ class Pipeline:
             {"status": RunStatus.BLOCKED.value},
             run_id=run_id,
         )
-        return RunSummary(run_id, job_id, ticket_id, RunStatus.BLOCKED, {}, error=why)
+        return RunSummary(
+            run_id,
+            recorded.job_id,
+            ticket_id,
+            RunStatus.BLOCKED,
+            {},
+            error=why,
+            ticket_opened=recorded.ticket_opened,
+        )
 
     def _set_running(self, run_id: int, artifacts: Path, ticket_id: int, actor: str) -> None:
         with self.store.session() as session:
@@ -287,15 +299,9 @@ class Pipeline:
         )
 
     def _finish(
-        self,
-        job: PreparedJob,
-        run_id: int,
-        job_id: int,
-        ticket_id: int,
-        opened: bool,
-        report: RunReport,
-        artifacts: Path,
+        self, job: PreparedJob, recorded: _Recorded, report: RunReport, artifacts: Path
     ) -> RunSummary:
+        run_id, ticket_id = recorded.run_id, recorded.ticket_id
         status = run_status(report.results, report.timed_out, report.error)
         counts = count_outcomes(report.results.values())
         with self.store.session() as session:
@@ -350,16 +356,16 @@ class Pipeline:
             },
             run_id=run_id,
         )
-        self._update_ticket(ticket_id, opened, status, job.spec.check_mode)
+        self._update_ticket(ticket_id, recorded.ticket_opened, status, job.spec.check_mode)
         return RunSummary(
             run_id,
-            job_id,
+            recorded.job_id,
             ticket_id,
             status,
             report.results,
             artifacts_dir=report.artifacts_dir or artifacts,
             error=report.error,
-            ticket_opened=opened,
+            ticket_opened=recorded.ticket_opened,
         )
 
     def _update_ticket(
@@ -375,7 +381,8 @@ class Pipeline:
             self.tickets.set_status(ticket_id, TicketStatus.IN_PROGRESS, PIPELINE, why)
 
 
-def _results_of(run: Run) -> dict[str, HostResult]:
+def results_of(run: Run) -> dict[str, HostResult]:
+    """A stored run's per-host results, as runners return them."""
     return {
         row.host: HostResult(
             row.host,

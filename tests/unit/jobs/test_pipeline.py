@@ -167,7 +167,8 @@ def test_idempotency_key_runs_once(tmp_path, store, small_inventory):
 def test_a_crash_leaves_a_run_that_recovery_marks_interrupted(tmp_path, store, small_inventory):
     pipeline = make_pipeline(tmp_path, store, small_inventory, ScriptedRunner({}))
     prepared = pipeline.prepare(spec())
-    run_id, job_id, ticket_id, _ = pipeline._record(prepared)
+    recorded = pipeline._record(prepared)
+    run_id, job_id, ticket_id = recorded.run_id, recorded.job_id, recorded.ticket_id
     HostLocks(store).acquire(job_id, ["web1"])
     with store.session() as session:  # as if a process that has since died was running it
         run = session.get_one(Run, run_id)
