@@ -35,6 +35,10 @@ _TASK_EVENTS = {
     "runner_on_skipped": "skipped",
     "runner_item_on_failed": "failed",
 }
+_SHOWN_ENV = re.compile(
+    r"PATH|HOME|PWD|LANG|LC_\w+|TERM|SHELL|USER|LOGNAME|TZ|PYTHON\w*|ANSIBLE_\w+|RUNNER_\w+"
+)
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CRED|AUTH", re.IGNORECASE)
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AUTH_FAILURE = ("permission denied", "authentication failed", "auth fail")
 
@@ -77,10 +81,16 @@ class AnsibleRunner:
             timeout=int(context.timeouts.job),
             quiet=True,
             event_handler=collector.handle,
+            # ansible-runner writes the whole environment (where password_env secrets live)
+            # to the `command` artifact just before it spawns ansible-playbook: redact it then
+            status_handler=lambda data, runner_config: _redact_command_artifact(
+                context.artifacts_dir / "ansible"
+            ),
             cancel_callback=context.cancel.is_set,
         )
         duration = time.monotonic() - clock
         artifacts = context.artifacts_dir / "ansible"
+        _redact_command_artifact(artifacts)
         status = runner.status
         tail = _tail(artifacts / "stdout")
         results = collector.results(hosts, status, tail, duration)
@@ -233,6 +243,24 @@ def _message(result: Mapping[str, Any]) -> str:
     if not isinstance(message, str):
         message = str(message)
     return message.strip().splitlines()[0][:300] if message.strip() else ""
+
+
+def _redact_command_artifact(artifacts: Path) -> None:
+    """Keep the names of the environment variables in ``command``, and the values of only
+    those known to be harmless."""
+    path = artifacts / "command"
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    env = recorded.get("env") or {}
+    recorded["env"] = {
+        name: value
+        if _SHOWN_ENV.fullmatch(name) and not _SECRET_NAME.search(name)
+        else "<redacted>"
+        for name, value in env.items()
+    }
+    path.write_text(json.dumps(recorded))
 
 
 def _path_with_interpreter_bin() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 from rich.console import Console
@@ -108,3 +109,21 @@ def test_parameters_reach_the_playbook_as_data_not_code(lab, tmp_path):
     assert not Path("/tmp/automator-pwned").exists()
     events = list((Path(summary.artifacts_dir or "") / "job_events").glob("*.json"))
     assert any(json.loads(p.read_text()).get("event") == "playbook_on_stats" for p in events)
+
+
+def test_secrets_in_the_environment_never_reach_the_artifacts(lab, tmp_path, monkeypatch):
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("SWITCH_PASSWORD", secret)  # as a password_env credential would be
+    monkeypatch.setenv("INNOCENT_LOOKING", secret)
+    pipeline = pipeline_for(lab.inventory_dir, tmp_path)
+    name = servers(pipeline.inventory)[0].name
+    summary = pipeline.run(spec("fail-on-three", limit=name, timeouts=FAST))
+    assert summary.results[name].outcome is Outcome.OK
+    artifacts = Path(summary.artifacts_dir or "").parent
+    files = [p for p in artifacts.rglob("*") if p.is_file()]
+    assert any(p.name == "command" for p in files)
+    for path in files:
+        assert secret not in path.read_text(errors="replace"), path
+    command = json.loads((artifacts / "ansible" / "command").read_text())
+    assert command["env"]["SWITCH_PASSWORD"] == "<redacted>"
+    assert command["env"]["PATH"]  # harmless values stay readable
