@@ -1,7 +1,7 @@
 """The ``automator`` command: the operator's edge. Depends on the core, never the reverse.
 
 Exit codes: 0 done; 1 a run finished with failed or unreachable hosts (or was refused);
-2 bad input (inventory, runbook, arguments, ticket id); 130 interrupted.
+2 bad input (inventory, runbook, arguments, ticket id); 130 interrupted or cancelled.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ STATUS_STYLE = {
     "failed": "bold red",
     "timed_out": "bold red",
     "blocked": "magenta",
+    "cancelled": "magenta",
     "interrupted": "magenta",
     "running": "cyan",
     "pending": "cyan",

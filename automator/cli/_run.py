@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from automator.cli._app import console, open_pipeline, pass_settings, requester
+from automator.cli._app import console, err_console, open_pipeline, pass_settings, requester
 from automator.cli._render import STATUS_STYLE, counts_line, results_table
 from automator.config import Settings
 from automator.errors import ConfigError
@@ -95,6 +96,8 @@ def run(
     prepared = pipeline.prepare(spec)
     summary = _run_with_progress(pipeline, spec, len(prepared.hosts), name)
     _print_summary(summary)
+    if summary.status is RunStatus.CANCELLED:
+        return 130
     return 0 if summary.status is RunStatus.SUCCEEDED else 1
 
 
@@ -137,7 +140,18 @@ def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str)
             completed, what = tracker.step(event)
             progress.update(bar, completed=completed, description=escape(what[:60]))
 
-        return pipeline.submit(spec, on_progress).result()
+        cancel = threading.Event()
+        future = pipeline.submit(spec, on_progress, cancel)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            progress.update(bar, description="cancelling (Ctrl-C again to quit at once)")
+            cancel.set()
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            err_console.print("quit: the next automator command marks the run interrupted")
+            os._exit(130)  # the job's threads would otherwise keep the process alive
 
 
 def _print_summary(summary: RunSummary) -> None:

@@ -25,6 +25,7 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
     BLOCKED = "blocked"
     INTERRUPTED = "interrupted"
 
@@ -73,8 +74,15 @@ def count_outcomes(results: Iterable[HostResult]) -> dict[str, int]:
     return counts
 
 
-def run_status(results: Mapping[str, HostResult], timed_out: bool, error: str | None) -> RunStatus:
+def run_status(
+    results: Mapping[str, HostResult],
+    timed_out: bool,
+    error: str | None,
+    cancelled: bool = False,
+) -> RunStatus:
     """Succeeded: no host failed or unreachable. Failed: every host did. Else partial."""
+    if cancelled:
+        return RunStatus.CANCELLED
     if timed_out:
         return RunStatus.TIMED_OUT
     problems = sum(1 for result in results.values() if result.outcome.is_problem)

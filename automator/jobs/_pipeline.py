@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -95,9 +96,13 @@ class Pipeline:
         return PreparedJob(spec=spec, action=action, hosts=hosts, params=params)
 
     def submit(
-        self, spec: JobSpec, on_progress: ProgressCallback | None = None
+        self,
+        spec: JobSpec,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
     ) -> Future[RunSummary]:
-        """Prepare and record the job now; run it on the executor."""
+        """Prepare and record the job now; run it on the executor. Setting ``cancel`` stops
+        the run: unfinished hosts fail as cancelled and the run ends ``cancelled``."""
         job = self.prepare(spec)
         existing = self._existing(spec)
         if existing is not None:
@@ -105,7 +110,8 @@ class Pipeline:
             done.set_result(existing)
             return done
         recorded = self._record(job)
-        return self.executor.submit(lambda: self._execute(job, recorded, on_progress))
+        stop = cancel or threading.Event()
+        return self.executor.submit(lambda: self._execute(job, recorded, on_progress, stop))
 
     def run(self, spec: JobSpec, on_progress: ProgressCallback | None = None) -> RunSummary:
         return self.submit(spec, on_progress).result()
@@ -215,7 +221,11 @@ class Pipeline:
         return _Recorded(run_id, job_id, ticket_id, opened)
 
     def _execute(
-        self, job: PreparedJob, recorded: _Recorded, on_progress: ProgressCallback | None
+        self,
+        job: PreparedJob,
+        recorded: _Recorded,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event,
     ) -> RunSummary:
         spec, action = job.spec, job.action
         run_id, job_id, ticket_id = recorded.run_id, recorded.job_id, recorded.ticket_id
@@ -241,6 +251,7 @@ class Pipeline:
                 timeouts=timeouts,
                 forks=spec.forks,
                 on_progress=on_progress,
+                cancel=cancel,
             )
             try:
                 report = self.runner_for(action, self.inventory).run(job.hosts, context)
@@ -253,7 +264,7 @@ class Pipeline:
                     },
                     error=f"internal error: {type(exc).__name__}: {exc}",
                 )
-            return self._finish(job, recorded, report, artifacts)
+            return self._finish(job, recorded, report, artifacts, cancel.is_set())
         finally:
             if takes_locks:
                 self.locks.release(job_id)
@@ -299,10 +310,15 @@ class Pipeline:
         )
 
     def _finish(
-        self, job: PreparedJob, recorded: _Recorded, report: RunReport, artifacts: Path
+        self,
+        job: PreparedJob,
+        recorded: _Recorded,
+        report: RunReport,
+        artifacts: Path,
+        cancelled: bool,
     ) -> RunSummary:
         run_id, ticket_id = recorded.run_id, recorded.ticket_id
-        status = run_status(report.results, report.timed_out, report.error)
+        status = run_status(report.results, report.timed_out, report.error, cancelled)
         counts = count_outcomes(report.results.values())
         with self.store.session() as session:
             run = session.get_one(Run, run_id)

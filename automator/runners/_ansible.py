@@ -39,6 +39,10 @@ _SHOWN_ENV = re.compile(
     r"PATH|HOME|PWD|LANG|LC_\w+|TERM|SHELL|USER|LOGNAME|TZ|PYTHON\w*|ANSIBLE_\w+|RUNNER_\w+"
 )
 _SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CRED|AUTH", re.IGNORECASE)
+_UNFINISHED = {
+    "timeout": "job time limit reached before this host finished",
+    "canceled": "cancelled before this host finished",
+}
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AUTH_FAILURE = ("permission denied", "authentication failed", "auth fail")
 
@@ -96,7 +100,9 @@ class AnsibleRunner:
         results = collector.results(hosts, status, tail, duration)
         for result in results.values():
             result.started_at = started_at
-        error = None if status in ("successful", "failed") else f"ansible-runner: {status}"
+        error = (
+            None if status in ("successful", "failed", "canceled") else f"ansible-runner: {status}"
+        )
         if not collector.stats and status != "successful":
             # ansible-playbook ended before any play: its last words say why
             last = [line for line in tail.splitlines() if line.strip()]
@@ -188,14 +194,13 @@ class _EventCollector:
             stats = self.stats.get(host.name)
             output = "\n".join(self.lines.get(host.name, []))
             if stats is None:
-                reason = (
-                    "job time limit reached"
-                    if status == "timeout"
-                    else f"ansible-playbook did not run on this host ({status})"
-                )
-                outcome = Outcome.FAILED if status != "successful" else Outcome.SKIPPED
                 if status == "successful":
-                    reason = "no play targets this host"
+                    outcome, reason = Outcome.SKIPPED, "no play targets this host"
+                else:
+                    outcome = Outcome.FAILED
+                    reason = _UNFINISHED.get(
+                        status, f"ansible-playbook did not run on this host ({status})"
+                    )
                 results[host.name] = HostResult(
                     host.name,
                     outcome,

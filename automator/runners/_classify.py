@@ -37,13 +37,20 @@ class JobTimeLimit(Exception):
         super().__init__(f"job time limit of {limit:g} s reached before this host finished")
 
 
+class Cancelled(Exception):
+    """The operator cancelled the job before this host finished."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled before this host finished")
+
+
 def classify(exc: BaseException) -> tuple[Outcome, str]:
     """Unreachable means "could not get a session"; anything after that is a failure."""
     if isinstance(exc, paramiko.AuthenticationException | NetmikoAuthenticationException):
         return Outcome.FAILED, "authentication failed"
     if isinstance(exc, paramiko.BadHostKeyException):
         return Outcome.FAILED, f"host key mismatch: {exc}"
-    if isinstance(exc, ReadTimeout | CommandTimeout | JobTimeLimit | ConfigError):
+    if isinstance(exc, ReadTimeout | CommandTimeout | JobTimeLimit | Cancelled | ConfigError):
         return Outcome.FAILED, _first_line(exc)
     if isinstance(exc, NetmikoTimeoutException):
         text = str(exc)

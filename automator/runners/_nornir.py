@@ -7,6 +7,7 @@ and its connections are closed when the job ends.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -22,7 +23,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from automator.errors import AutomatorError
 from automator.inventory import Host
 from automator.runners._base import HostResult, Outcome, ProgressEvent, RunContext, RunReport
-from automator.runners._classify import JobTimeLimit, classify
+from automator.runners._classify import Cancelled, JobTimeLimit, classify
 from automator.runners._paramiko import CONNECTION_NAME as PARAMIKO
 from automator.runners._specs import CommandsTask, ConfigTask, NornirTaskSpec
 from automator.runners._tasks import (
@@ -35,27 +36,35 @@ from automator.runners._tasks import (
 
 
 class DeadlineRunner:
-    """Nornir runner plugin: a thread per host up to ``num_workers``, and a deadline after
-    which every host still running is recorded as failed by the job time limit."""
+    """Nornir runner plugin: a thread per host up to ``num_workers``. Hosts still running at
+    the deadline, or when ``cancel`` is set, are recorded as failed and left behind (their
+    threads end at their own command timeout)."""
 
-    def __init__(self, num_workers: int, time_limit: float) -> None:
+    def __init__(self, num_workers: int, time_limit: float, cancel: threading.Event) -> None:
         self.num_workers = max(1, num_workers)
         self.time_limit = time_limit
+        self.cancel = cancel
 
     def run(self, task: Task, hosts: list[NornirHost]) -> AggregatedResult:
         result = AggregatedResult(task.name)
         pool = ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="nornir")
         futures = {pool.submit(task.copy().start, host): host for host in hosts}
-        done, _ = wait(futures, timeout=self.time_limit)
+        deadline = time.monotonic() + self.time_limit
+        pending = set(futures)
+        while pending and not self.cancel.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _, pending = wait(pending, timeout=min(left, 0.2))
         for future, host in futures.items():
-            if future in done:
+            if future not in pending:
                 result[host.name] = future.result()
             else:
                 future.cancel()
-                timed_out = MultiResult(task.name)
-                exc = JobTimeLimit(self.time_limit)
-                timed_out.append(Result(host, exception=exc, failed=True))
-                result[host.name] = timed_out
+                cut_off = MultiResult(task.name)
+                exc = Cancelled() if self.cancel.is_set() else JobTimeLimit(self.time_limit)
+                cut_off.append(Result(host, exception=exc, failed=True))
+                result[host.name] = cut_off
         pool.shutdown(wait=False, cancel_futures=True)
         return result
 
@@ -115,7 +124,7 @@ class NornirRunner:
         progress = _Progress(context, task_name)
         nr = Nornir(
             inventory=Inventory(hosts=Hosts(nornir_hosts), groups=Groups(), defaults=Defaults()),
-            runner=DeadlineRunner(context.forks, context.timeouts.job),
+            runner=DeadlineRunner(context.forks, context.timeouts.job, context.cancel),
         ).with_processors([progress])
         nr.data.reset_failed_hosts()
         started_at = datetime.now(UTC)

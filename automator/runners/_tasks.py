@@ -59,7 +59,9 @@ def run_commands(
     outputs: list[dict[str, Any]] = []
     for command in commands:
         if cancel.is_set():
-            raise TaskFailed("cancelled", "\n".join(transcript), {"commands": outputs})
+            raise TaskFailed(
+                "cancelled before this host finished", "\n".join(transcript), {"commands": outputs}
+            )
         rc, text = _send(task, kind, command, timeout)
         outputs.append({"command": command, "rc": rc, "output": text})
         transcript.append(f"$ {command}\n{text}".rstrip())
