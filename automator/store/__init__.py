@@ -4,6 +4,8 @@ SQLite (WAL) under ``AUTOMATOR_HOME`` by default; PostgreSQL by URL. Imports not
 automator but ``automator.errors``.
 """
 
+# every table module, so that Base.metadata (and Alembic) sees them all
+from automator.store import _events, _rules  # noqa: F401
 from automator.store._db import Store
 from automator.store._models import (
     Base,

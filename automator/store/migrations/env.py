@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from automator.store._models import Base
+from automator.store import Base
 
 target_metadata = Base.metadata
 connection = context.config.attributes.get("connection")

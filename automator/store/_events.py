@@ -1,0 +1,3 @@
+"""Tables of the events package (see automator/events)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the rules package (see automator/rules)."""
+
+from __future__ import annotations
