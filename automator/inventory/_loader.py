@@ -43,7 +43,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _ENTRY_KEYS = ("hostname", "port", "username", "platform", "groups", "data", "connection_options")
 _DEFAULTS_KEYS = tuple(key for key in _ENTRY_KEYS if key != "groups")
 _STRING_DATA = ("site", "tenant", "role", "owner")
-_KNOWN_DATA = (*_STRING_DATA, "criticality", "maintenance", "credentials", "ansible_vars")
+_KNOWN_DATA = (*_STRING_DATA, "criticality", "maintenance", "freeze", "credentials", "ansible_vars")
 _CREDENTIAL_KEYS = (
     "username",
     "password_env",
@@ -269,8 +269,8 @@ class _Loader:
                 entry.set(key, self._string(vnode, here))
             elif key == "criticality":
                 entry.set(key, self._criticality(vnode, here))
-            elif key == "maintenance":
-                entry.set(key, self._windows(vnode, here))
+            elif key in ("maintenance", "freeze"):
+                entry.set(key, self._windows(vnode, here, kind=key))
             elif key == "credentials":
                 entry.credentials.update(self._credentials(vnode, here))
             else:
@@ -352,15 +352,15 @@ class _Loader:
 
     # -- maintenance windows ---------------------------------------------------------------
 
-    def _windows(self, node: Node, path: str) -> tuple[MaintenanceWindow, ...] | None:
+    def _windows(self, node: Node, path: str, kind: str) -> tuple[MaintenanceWindow, ...] | None:
         if not isinstance(node, SequenceNode):
             self._problem(node, path, "must be a list of windows")
             return None
-        windows = [self._window(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        windows = [self._window(item, f"{path}[{i}]", kind) for i, item in enumerate(node.value)]
         valid = [window for window in windows if window is not None]
         return tuple(valid) if len(valid) == len(windows) else None
 
-    def _window(self, node: Node, path: str) -> MaintenanceWindow | None:
+    def _window(self, node: Node, path: str, kind: str) -> MaintenanceWindow | None:
         if not isinstance(node, MappingNode):
             self._problem(node, path, "must be a mapping")
             return None
@@ -402,6 +402,7 @@ class _Loader:
             return None
         return MaintenanceWindow(
             name=name,
+            kind=kind,
             days=days or frozenset(),
             start=start,
             end=end,
@@ -612,6 +613,7 @@ def _host(chain: list[_Entry], groups: dict[str, _Entry]) -> Host:
         owner=first("owner"),
         criticality=first("criticality") or Criticality.MEDIUM,
         maintenance=first("maintenance") or (),
+        freeze=first("freeze") or (),
         credentials=Credentials(**credentials),
         ansible_vars=MappingProxyType(merged("ansible_vars")),
         data=MappingProxyType(merged("data")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -40,13 +40,18 @@ class Criticality(StrEnum):
 
 @dataclass(frozen=True)
 class MaintenanceWindow:
-    """A time when changes to a host are allowed.
+    """A time when automation keeps its hands off a host.
+
+    ``kind`` is ``maintenance`` (people are working on the host: its alerts are expected, and
+    remediation stands off) or ``freeze`` (a change freeze). Inside either, the guardrails make
+    rules skip, wait or run as each rule says, and refuse a manual change without break-glass.
 
     Recurring: ``days`` (0 = Monday .. 6 = Sunday) from ``start`` to ``end`` in ``timezone``;
     an ``end`` before ``start`` crosses midnight. One-off: from ``starts`` to ``ends``.
     """
 
     name: str
+    kind: str = "maintenance"
     days: frozenset[int] = frozenset()
     start: time | None = None
     end: time | None = None
@@ -71,6 +76,18 @@ class MaintenanceWindow:
         return (weekday in self.days and now >= self.start) or (
             yesterday in self.days and now < self.end
         )
+
+    def end_after(self, when: datetime) -> datetime:
+        """When the occurrence of this window that contains ``when`` ends."""
+        if self.ends is not None:
+            return self.ends
+        assert self.start is not None and self.end is not None
+        zone = ZoneInfo(self.timezone)
+        local = when.astimezone(zone)
+        end = datetime.combine(local.date(), self.end, tzinfo=zone)
+        if end <= local:  # crossing midnight: it ends tomorrow
+            end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=zone)
+        return end
 
 
 @dataclass(frozen=True)
@@ -151,13 +168,16 @@ class Host:
     connection_options: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    freeze: tuple[MaintenanceWindow, ...] = ()
 
     @property
     def kind(self) -> str:
         return PLATFORMS[self.platform]
 
     def maintenance_window_at(self, when: datetime) -> MaintenanceWindow | None:
-        return next((window for window in self.maintenance if window.contains(when)), None)
+        """The maintenance or freeze window ``when`` falls in, if any."""
+        windows = (*self.freeze, *self.maintenance)
+        return next((window for window in windows if window.contains(when)), None)
 
 
 @dataclass(frozen=True)
