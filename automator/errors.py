@@ -9,6 +9,11 @@
     ├── LimitMatchesNothing    a --limit filter selected no host
     ├── ActionNotFound         a runbook / playbook name that does not exist
     ├── RunbookError           a runbook file is invalid (FILE:LINE: field: message)
+    ├── RuleError              a remediation rule file is invalid (automator.rules)
+    ├── ExpressionError        a rule expression does not parse, with its column (automator.rules)
+    ├── HooksConfigError       hooks.yaml is invalid (automator.api)
+    ├── PayloadError           a webhook body is invalid, with its JSON path (automator.events)
+    ├── EventNotFound          an event id that does not exist (automator.events)
     ├── StoreError             the database cannot be opened, migrated or written
     ├── TicketNotFound         a ticket id that does not exist
     ├── LockConflict           another job holds a lock on one of the job's hosts

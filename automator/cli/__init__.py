@@ -11,14 +11,8 @@ import sys
 import click
 from rich.markup import escape
 
-from automator.cli import _inventory, _run, _tickets
 from automator.cli._app import cli, err_console
-from automator.cli._lab import lab
 from automator.errors import AutomatorError
-
-for _module in (_inventory, _run, _tickets):
-    _module.register(cli)
-cli.add_command(lab)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import getpass
+import importlib
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -17,9 +18,10 @@ from rich.logging import RichHandler
 from automator import __version__
 from automator.config import Settings
 from automator.inventory import Inventory, load_inventory
-from automator.jobs import Pipeline
-from automator.runbooks import Catalogue
-from automator.store import Store
+
+if TYPE_CHECKING:
+    from automator.jobs import Pipeline
+    from automator.store import Store
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -69,7 +71,40 @@ def setting_options(f: F) -> F:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command's module is imported when that command runs, so that `automator run` does not
+# pay for the hooks' web stack or the rules engine at start-up.
+COMMANDS = {
+    "approve": "automator.cli._run:approve",
+    "deny": "automator.cli._run:deny",
+    "events": "automator.cli._events:events",
+    "inventory": "automator.cli._inventory:inventory",
+    "lab": "automator.cli._lab:lab",
+    "rules": "automator.cli._rules:rules",
+    "run": "automator.cli._run:run",
+    "runbooks": "automator.cli._inventory:runbooks",
+    "serve": "automator.cli._serve:serve",
+    "tickets": "automator.cli._tickets:tickets",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, name = target.partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @setting_options
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for library logs).")
 @click.version_option(__version__, prog_name="automator")
@@ -116,10 +151,16 @@ def open_inventory(settings: Settings) -> Inventory:
 
 
 def open_store(settings: Settings) -> Store:
+    # the store and the pipeline load SQLAlchemy: only commands that use them pay for it
+    from automator.store import Store
+
     return Store.open(settings.database_url)
 
 
 def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pipeline:
+    from automator.jobs import Pipeline
+    from automator.runbooks import Catalogue
+
     pipeline = Pipeline(
         store=open_store(settings),
         inventory=inventory or open_inventory(settings),
@@ -128,6 +169,8 @@ def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pip
     )
     for run_id in pipeline.recover():
         err_console.print(f"[yellow]run #{run_id} was interrupted by a crash; marked so[/]")
+    for run_id in pipeline.expire_approvals():
+        err_console.print(f"[yellow]run #{run_id}: approval timed out; ticket escalated[/]")
     return pipeline
 
 

@@ -151,8 +151,3 @@ def _source(env: str | None, file: Path | None) -> str | None:
     if file:
         return f"from file {file}"
     return None
-
-
-def register(group: click.Group) -> None:
-    group.add_command(inventory)
-    group.add_command(runbooks)

@@ -13,6 +13,7 @@ from automator.cli._app import console, err_console, open_pipeline, pass_setting
 from automator.cli._render import STATUS_STYLE, counts_line, results_table
 from automator.config import Settings
 from automator.errors import ConfigError
+from automator.guardrails import GuardrailPolicy
 from automator.jobs import JobKind, JobSpec, Pipeline, RunStatus, RunSummary
 from automator.runners import ProgressEvent, Timeouts
 
@@ -58,6 +59,11 @@ from automator.runners import ProgressEvent, Timeouts
     help="Seconds a command may run on a host",
 )
 @click.option(
+    "--break-glass",
+    metavar="REASON",
+    help="Change hosts inside a maintenance or freeze window; the reason is recorded",
+)
+@click.option(
     "--timeout",
     "job_timeout",
     type=click.FloatRange(1),
@@ -76,6 +82,7 @@ def run(
     connect_timeout: float,
     command_timeout: float,
     job_timeout: float | None,
+    break_glass: str | None,
 ) -> int:
     """Run runbook NAME (runbooks/NAME.yaml or playbooks/NAME.yml) on hosts."""
     pipeline = open_pipeline(settings)
@@ -92,13 +99,14 @@ def run(
             connect_timeout, command_timeout, job_timeout or action.timeout or Timeouts().job
         ),
         forks=forks,
+        policy=GuardrailPolicy(break_glass=break_glass),
     )
     prepared = pipeline.prepare(spec)
     summary = _run_with_progress(pipeline, spec, len(prepared.hosts), name)
     _print_summary(summary)
     if summary.status is RunStatus.CANCELLED:
         return 130
-    return 0 if summary.status is RunStatus.SUCCEEDED else 1
+    return 0 if summary.status in (RunStatus.SUCCEEDED, RunStatus.WAITING) else 1
 
 
 class _Tracker:
@@ -157,10 +165,12 @@ def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str)
 def _print_summary(summary: RunSummary) -> None:
     style = STATUS_STYLE.get(summary.status.value, "")
     console.print(f"\n[bold]run #{summary.run_id}[/]: [{style}]{summary.status.value}[/]")
-    console.print(results_table(summary.results.values()))
+    if summary.results:
+        console.print(results_table(summary.results.values()))
     line = counts_line(summary.counts())
     if summary.error:
-        line.append(f"  ({summary.error})", style="red")
+        style = "yellow" if summary.status is RunStatus.WAITING else "red"
+        line.append(f"  ({summary.error})" if line else summary.error, style=style)
     console.print(line)
     opened = "opened" if summary.ticket_opened else "updated"
     console.print(
@@ -182,5 +192,24 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def register(group: click.Group) -> None:
-    group.add_command(run)
+@click.command()
+@click.argument("ticket_id", type=int, metavar="TICKET")
+@click.option("--reason", help="Recorded on the ticket")
+@pass_settings
+def approve(settings: Settings, ticket_id: int, reason: str | None) -> int:
+    """Approve the changes waiting on TICKET, and run them now."""
+    summaries = open_pipeline(settings).approve(ticket_id, requester(), reason)
+    for summary in summaries:
+        _print_summary(summary)
+    ok = (RunStatus.SUCCEEDED, RunStatus.WAITING)
+    return 0 if all(summary.status in ok for summary in summaries) else 1
+
+
+@click.command()
+@click.argument("ticket_id", type=int, metavar="TICKET")
+@click.option("--reason", required=True, help="Why: recorded on the ticket")
+@pass_settings
+def deny(settings: Settings, ticket_id: int, reason: str) -> None:
+    """Refuse the changes waiting on TICKET."""
+    refused = open_pipeline(settings).deny(ticket_id, requester(), reason)
+    console.print(f"denied: run {', '.join(f'#{run}' for run in refused)} on ticket #{ticket_id}")

@@ -82,7 +82,3 @@ def open_ticket(
 def show(settings: Settings, ticket_id: int) -> None:
     """A ticket with its timeline, runs and per-host outcomes."""
     console.print(ticket_view(TicketService(open_store(settings)).get(ticket_id)))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(tickets)

@@ -8,7 +8,8 @@ inventory.
 from automator.jobs._executor import Executor, LocalExecutor
 from automator.jobs._locks import HostLocks
 from automator.jobs._model import JobKind, JobSpec, RunStatus, RunSummary, run_status
-from automator.jobs._pipeline import Pipeline, PreparedJob, results_of
+from automator.jobs._pipeline import Pipeline, PreparedJob
+from automator.jobs._records import results_of
 
 __all__ = [
     "Executor",

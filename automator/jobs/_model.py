@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from automator.guardrails import GuardrailPolicy
 from automator.runners import HostResult, Outcome, Timeouts
 
 
@@ -20,6 +21,7 @@ class JobKind(StrEnum):
 
 class RunStatus(StrEnum):
     PENDING = "pending"
+    WAITING = "waiting"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
@@ -31,7 +33,7 @@ class RunStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RunStatus.PENDING, RunStatus.RUNNING)
+        return self not in (RunStatus.PENDING, RunStatus.WAITING, RunStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,18 @@ class JobSpec:
     action: str
     requester: str
     limit: str | None = None
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
     check_mode: bool = False
     ticket_id: int | None = None
     idempotency_key: str | None = None
     timeouts: Timeouts | None = None
     forks: int = 10
+    # guardrails: windows, break-glass, approval, budget, circuit breaker, verify, rollback
+    policy: GuardrailPolicy = field(default_factory=GuardrailPolicy)
+    # the remediation rule behind the job: budgets and circuit breakers count per rule
+    rule: str | None = None
+    # resolve the given ticket when the run succeeds (and verifies): a rule's incident
+    resolve_ticket: bool = False
 
 
 @dataclass

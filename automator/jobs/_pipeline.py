@@ -2,33 +2,43 @@
 
 ::
 
-    JobSpec ─▶ prepare ─▶ record ─▶ gate ─▶ executor ─▶ runner ─▶ Run + HostResults ─▶ ticket
-               action,    job, run,  host     local pool  nornir /    stored before      timeline,
-               hosts,     ticket     locks    (Celery)    ansible     anything else      status
-               params
+    JobSpec ─▶ prepare ─▶ record ─▶ gate ─────────▶ locks ─▶ runner ─▶ finish ─▶ follow-up
+               action,    job, run,  breaker,        per      nornir /  results,  verify,
+               hosts,     ticket     windows,        host     ansible   ticket    rollback,
+               params                budget,                                      escalate,
+                                     approval ─▶ waiting run ─▶ approve/deny, window end ─▶ resume
 
 ``prepare`` refuses bad input before anything is recorded. From ``record`` on, every step is
 written to the store first, so a crash leaves a run marked ``running`` that the next start
-turns into ``interrupted`` (see :meth:`Pipeline.recover`).
+turns into ``interrupted`` (see :meth:`Pipeline.recover`); a waiting run survives restarts and
+is picked up by :meth:`Pipeline.resume_due` or a person's :meth:`Pipeline.approve`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
-
-from automator.errors import LockConflict
+from automator.errors import AutomatorError, LockConflict
+from automator.guardrails import Gate, GuardrailPolicy, Step, WindowAction
 from automator.inventory import Host, Inventory
 from automator.jobs._executor import Executor, LocalExecutor
-from automator.jobs._locks import HostLocks, owner_is_alive, process_owner
-from automator.jobs._model import JobSpec, RunStatus, RunSummary, count_outcomes, run_status
+from automator.jobs._locks import HostLocks
+from automator.jobs._model import JobKind, JobSpec, RunStatus, RunSummary, run_status
+from automator.jobs._records import (
+    PIPELINE,
+    Recorded,
+    RunRecords,
+    hosts_with,
+    results_of,
+    skipped_results,
+)
 from automator.runbooks import Action, Catalogue
 from automator.runners import (
     HostResult,
@@ -39,11 +49,10 @@ from automator.runners import (
     RunReport,
     Timeouts,
 )
-from automator.store import HostResultRow, Job, Run, Store, utcnow
+from automator.store import Job, Run, Store, utcnow
 from automator.tickets import Priority, TicketKind, TicketService, TicketStatus
 
 log = logging.getLogger(__name__)
-PIPELINE = "automator"
 
 
 @dataclass(frozen=True)
@@ -51,17 +60,11 @@ class PreparedJob:
     spec: JobSpec
     action: Action
     hosts: list[Host]
-    params: dict[str, object]
+    params: dict[str, Any]
 
-
-@dataclass(frozen=True)
-class _Recorded:
-    """What ``record`` wrote for a job: the ids the later steps write against."""
-
-    run_id: int
-    job_id: int
-    ticket_id: int
-    ticket_opened: bool
+    @property
+    def changes(self) -> bool:
+        return self.action.changes and not self.spec.check_mode
 
 
 class Pipeline:
@@ -73,6 +76,7 @@ class Pipeline:
         artifacts_dir: Path,
         executor: Executor | None = None,
         runner_for: Callable[[Action, Inventory], Runner] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.inventory = inventory
@@ -81,10 +85,13 @@ class Pipeline:
         self.executor = executor or LocalExecutor()
         # Tests of the pipeline's own logic swap the runner, never the libraries under it.
         self.runner_for = runner_for or Action.runner
+        self.clock = clock
         self.tickets = TicketService(store)
         self.locks = HostLocks(store)
+        self.records = RunRecords(store, clock)
+        self.gate = Gate(store)
 
-    # -- the steps -------------------------------------------------------------------------
+    # -- starting work ---------------------------------------------------------------------
 
     def prepare(self, spec: JobSpec) -> PreparedJob:
         """Resolve the action, hosts, parameters and ticket, or raise: nothing is recorded."""
@@ -104,11 +111,12 @@ class Pipeline:
         """Prepare and record the job now; run it on the executor. Setting ``cancel`` stops
         the run: unfinished hosts fail as cancelled and the run ends ``cancelled``."""
         job = self.prepare(spec)
-        existing = self._existing(spec)
-        if existing is not None:
-            done: Future[RunSummary] = Future()
-            done.set_result(existing)
-            return done
+        if spec.idempotency_key is not None:
+            existing = self.records.by_idempotency_key(spec.idempotency_key)
+            if existing is not None:
+                done: Future[RunSummary] = Future()
+                done.set_result(_summary_of(*existing))
+                return done
         recorded = self._record(job)
         stop = cancel or threading.Event()
         return self.executor.submit(lambda: self._execute(job, recorded, on_progress, stop))
@@ -116,19 +124,91 @@ class Pipeline:
     def run(self, spec: JobSpec, on_progress: ProgressCallback | None = None) -> RunSummary:
         return self.submit(spec, on_progress).result()
 
+    # -- waiting runs: approvals and windows ------------------------------------------------
+
+    def approve(self, ticket_id: int, actor: str, reason: str | None = None) -> list[RunSummary]:
+        """Approve every change waiting on the ticket, and run them now."""
+        approvals = self._pending(ticket_id)
+        summaries = []
+        for approval in approvals:
+            self.records.decide(approval.id, "approved", actor, reason)
+            self.tickets.add_entry(
+                ticket_id,
+                "approval",
+                actor,
+                f"run #{approval.run_id} approved" + _because(reason),
+                {"decision": "approved"},
+                run_id=approval.run_id,
+            )
+            summaries.append(self.resume(approval.run_id, approved=True))
+        return summaries
+
+    def deny(self, ticket_id: int, actor: str, reason: str | None = None) -> list[int]:
+        """Deny every change waiting on the ticket; return the refused run ids."""
+        refused = []
+        for approval in self._pending(ticket_id):
+            self.records.decide(approval.id, "denied", actor, reason)
+            why = f"denied by {actor}" + _because(reason)
+            self.records.set_status(approval.run_id, RunStatus.BLOCKED, error=why)
+            self.tickets.add_entry(
+                ticket_id,
+                "approval",
+                actor,
+                f"run #{approval.run_id} {why}",
+                {"decision": "denied"},
+                run_id=approval.run_id,
+            )
+            refused.append(approval.run_id)
+        return refused
+
+    def expire_approvals(self) -> list[int]:
+        """Approvals past their time limit: refuse the run and escalate the ticket."""
+        now = self.clock()
+        expired = []
+        for approval in self.records.pending_approvals():
+            if approval.expires_at is None or approval.expires_at > now:
+                continue
+            self.records.decide(approval.id, "expired", PIPELINE, "no decision in time")
+            self.records.set_status(approval.run_id, RunStatus.BLOCKED, error="approval timed out")
+            self.tickets.set_status(
+                approval.ticket_id,
+                TicketStatus.ESCALATED,
+                PIPELINE,
+                f"run #{approval.run_id}: approval timed out",
+            )
+            expired.append(approval.run_id)
+        return expired
+
+    def resume_due(self) -> list[RunSummary]:
+        """Run the jobs that waited for a window to close, once it has."""
+        now = self.clock()
+        return [
+            self.resume(run.id)
+            for _, run in self.records.waiting("window")
+            if run.not_before is None or run.not_before <= now
+        ]
+
+    def resume(self, run_id: int, approved: bool = False) -> RunSummary:
+        """Run a waiting run now, through the gate again (approval aside when given)."""
+        waiting = [
+            (j, r)
+            for kind in ("approval", "window")
+            for j, r in self.records.waiting(kind)
+            if r.id == run_id
+        ]
+        if not waiting:
+            raise AutomatorError(f"run #{run_id} is not waiting")
+        job_row, run = waiting[0]
+        recorded = Recorded(run.id, job_row.id, run.ticket_id or 0, ticket_opened=False)
+        try:
+            job = self._prepared_from(job_row)
+        except AutomatorError as exc:
+            return self._refuse(recorded, f"cannot resume: {exc}")
+        return self._execute(job, recorded, None, threading.Event(), approved=approved)
+
     def recover(self) -> list[int]:
         """Mark runs whose process died as interrupted, free their locks; return their ids."""
-        recovered: list[int] = []
-        with self.store.session() as session:
-            stuck = session.scalars(
-                select(Run).where(Run.status.in_([RunStatus.PENDING, RunStatus.RUNNING]))
-            ).all()
-            dead = [run for run in stuck if not owner_is_alive(run.owner)]
-            for run in dead:
-                run.status = RunStatus.INTERRUPTED.value
-                run.finished_at = utcnow()
-                run.error = f"the process running it ({run.owner}) ended before it finished"
-                recovered.append(run.id)
+        dead = self.records.interrupted()
         for run in dead:
             self.locks.release(run.job_id)
             if run.ticket_id is not None:
@@ -140,39 +220,20 @@ class Pipeline:
                     {"status": RunStatus.INTERRUPTED.value},
                     run_id=run.id,
                 )
-        return recovered
+        return [run.id for run in dead]
 
-    # -- internals -------------------------------------------------------------------------
+    # -- the steps -------------------------------------------------------------------------
 
-    def _existing(self, spec: JobSpec) -> RunSummary | None:
-        if spec.idempotency_key is None:
-            return None
-        with self.store.session() as session:
-            job = session.scalar(select(Job).where(Job.idempotency_key == spec.idempotency_key))
-            if job is None or not job.runs:
-                return None
-            run = job.runs[-1]
-            return RunSummary(
-                run_id=run.id,
-                job_id=job.id,
-                ticket_id=run.ticket_id or 0,
-                status=RunStatus(run.status),
-                results=results_of(run),
-                error=run.error,
-            )
-
-    def _record(self, job: PreparedJob) -> _Recorded:
+    def _record(self, job: PreparedJob) -> Recorded:
         spec, action = job.spec, job.action
         names = [host.name for host in job.hosts]
-        ticket_id = spec.ticket_id
-        opened = ticket_id is None
+        ticket_id, opened = spec.ticket_id, spec.ticket_id is None
         if ticket_id is None:
-            changes = action.changes and not spec.check_mode
             ticket_id = self.tickets.open(
-                kind=TicketKind.CHANGE if changes else TicketKind.REQUEST,
+                kind=TicketKind.CHANGE if job.changes else TicketKind.REQUEST,
                 title=f"{spec.kind.value} {action.name} on {_plural(len(names), 'host')}",
                 actor=spec.requester,
-                priority=Priority.P3 if changes else Priority.P4,
+                priority=Priority.P3 if job.changes else Priority.P4,
                 hosts=names,
                 owner=_common(host.owner for host in job.hosts),
                 tenant=_common(host.tenant for host in job.hosts),
@@ -180,186 +241,144 @@ class Pipeline:
             )
         else:
             self.tickets.add_hosts(ticket_id, names, PIPELINE)
-        with self.store.session() as session:
-            row = Job(
-                kind=spec.kind.value,
-                action=action.name,
-                limit_expr=spec.limit,
-                targets=names,
-                params=dict(job.params),
-                check_mode=spec.check_mode,
-                ticket_id=ticket_id,
-                requester=spec.requester,
-                idempotency_key=spec.idempotency_key,
-            )
-            session.add(row)
-            session.flush()
-            run = Run(
-                job_id=row.id,
-                ticket_id=ticket_id,
-                status=RunStatus.PENDING.value,
-                owner=process_owner(),
-            )
-            session.add(run)
-            session.flush()
-            run_id, job_id = run.id, row.id
+        recorded = self.records.record(spec, action.name, names, job.params, ticket_id, opened)
         mode = " in check mode" if spec.check_mode else ""
+        rule = f" (rule {spec.rule})" if spec.rule else ""
         self.tickets.add_entry(
             ticket_id,
             "job",
             spec.requester,
-            f"job #{job_id}: {action.kind} {action.name}{mode} on {', '.join(names)}",
+            f"job #{recorded.job_id}: {action.kind} {action.name}{mode}{rule} on "
+            f"{', '.join(names)}",
             {
-                "job_id": job_id,
+                "job_id": recorded.job_id,
                 "action": action.name,
                 "hosts": names,
                 "params": sorted(job.params),
                 "check_mode": spec.check_mode,
+                "rule": spec.rule,
             },
-            run_id=run_id,
+            run_id=recorded.run_id,
         )
-        return _Recorded(run_id, job_id, ticket_id, opened)
+        return recorded
 
     def _execute(
         self,
         job: PreparedJob,
-        recorded: _Recorded,
+        recorded: Recorded,
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
+        approved: bool = False,
     ) -> RunSummary:
-        spec, action = job.spec, job.action
-        run_id, job_id, ticket_id = recorded.run_id, recorded.job_id, recorded.ticket_id
-        names = [host.name for host in job.hosts]
-        takes_locks = action.changes and not spec.check_mode
+        spec = job.spec
+        admission = self.gate.admit(job.hosts, spec.policy, spec.rule, self.clock(), job.changes)
+        for note in admission.notes:
+            self.tickets.add_entry(
+                recorded.ticket_id, "gate", PIPELINE, note, run_id=recorded.run_id
+            )
+        if admission.refused:
+            if admission.refused.startswith("circuit breaker"):
+                self.tickets.set_status(
+                    recorded.ticket_id, TicketStatus.ESCALATED, PIPELINE, admission.refused
+                )
+            return self._refuse(recorded, admission.refused)
+        if admission.wait_until is not None:
+            return self._wait(recorded, "window", admission.wait_until)
+        if job.changes and spec.policy.approval and not approved:
+            timeout = spec.policy.approval_timeout
+            return self._wait(
+                recorded, "approval", None, self.clock() + timeout if timeout else None
+            )
+        skipped = skipped_results(admission.skipped)
+        if not admission.hosts:
+            return self._finish(job, recorded, RunReport(results=skipped), None, cancel)
+        names = [host.name for host in admission.hosts]
         try:
-            if takes_locks:
-                self.locks.acquire(job_id, names)
+            if job.changes:
+                self.locks.acquire(recorded.job_id, names)
         except LockConflict as exc:
             return self._refuse(recorded, str(exc))
-        artifacts = self.artifacts_dir / "tickets" / str(ticket_id) / f"run-{run_id}"
-        artifacts.mkdir(parents=True, exist_ok=True)
         try:
-            self._set_running(run_id, artifacts, ticket_id, spec.requester)
-            timeouts = spec.timeouts or Timeouts()
-            if action.timeout is not None and spec.timeouts is None:
-                timeouts = Timeouts(timeouts.connect, timeouts.command, action.timeout)
-            context = RunContext(
-                ident=f"run-{run_id}",
-                artifacts_dir=artifacts,
-                check_mode=spec.check_mode,
-                params=job.params,
-                timeouts=timeouts,
-                forks=spec.forks,
-                on_progress=on_progress,
-                cancel=cancel,
+            artifacts = (
+                self.artifacts_dir / "tickets" / str(recorded.ticket_id) / f"run-{recorded.run_id}"
             )
-            try:
-                report = self.runner_for(action, self.inventory).run(job.hosts, context)
-            except Exception as exc:
-                log.exception("run #%s: the runner crashed", run_id)
-                report = RunReport(
-                    results={
-                        name: HostResult(name, Outcome.FAILED, error="internal error")
-                        for name in names
-                    },
-                    error=f"internal error: {type(exc).__name__}: {exc}",
-                )
-            return self._finish(job, recorded, report, artifacts, cancel.is_set())
+            artifacts.mkdir(parents=True, exist_ok=True)
+            self.records.set_running(recorded.run_id, artifacts)
+            self.tickets.add_entry(
+                recorded.ticket_id,
+                "run",
+                spec.requester,
+                f"run #{recorded.run_id} started",
+                {"status": RunStatus.RUNNING.value},
+                run_id=recorded.run_id,
+            )
+            report = self._run_runner(
+                job, admission.hosts, artifacts, on_progress, cancel, recorded.run_id
+            )
+            report.results.update(skipped)
+            summary = self._finish(job, recorded, report, artifacts, cancel)
         finally:
-            if takes_locks:
-                self.locks.release(job_id)
+            if job.changes:
+                self.locks.release(recorded.job_id)
+        return self._follow_up(job, recorded, summary, cancel)
 
-    def _refuse(self, recorded: _Recorded, why: str) -> RunSummary:
-        run_id, ticket_id = recorded.run_id, recorded.ticket_id
-        with self.store.session() as session:
-            run = session.get_one(Run, run_id)
-            run.status = RunStatus.BLOCKED.value
-            run.error = why
-            run.finished_at = utcnow()
-        self.tickets.add_entry(
-            ticket_id,
-            "gate",
-            PIPELINE,
-            f"run #{run_id} refused: {why}",
-            {"status": RunStatus.BLOCKED.value},
-            run_id=run_id,
+    def _run_runner(
+        self,
+        job: PreparedJob,
+        hosts: list[Host],
+        artifacts: Path,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event,
+        run_id: int,
+    ) -> RunReport:
+        spec, action = job.spec, job.action
+        timeouts = spec.timeouts or Timeouts()
+        if action.timeout is not None and spec.timeouts is None:
+            timeouts = Timeouts(timeouts.connect, timeouts.command, action.timeout)
+        context = RunContext(
+            ident=f"run-{run_id}",
+            artifacts_dir=artifacts,
+            check_mode=spec.check_mode,
+            params=job.params,
+            timeouts=timeouts,
+            forks=spec.forks,
+            on_progress=on_progress,
+            cancel=cancel,
         )
-        return RunSummary(
-            run_id,
-            recorded.job_id,
-            ticket_id,
-            RunStatus.BLOCKED,
-            {},
-            error=why,
-            ticket_opened=recorded.ticket_opened,
-        )
-
-    def _set_running(self, run_id: int, artifacts: Path, ticket_id: int, actor: str) -> None:
-        with self.store.session() as session:
-            run = session.get_one(Run, run_id)
-            run.status = RunStatus.RUNNING.value
-            run.started_at = utcnow()
-            run.artifacts_dir = str(artifacts)
-        self.tickets.add_entry(
-            ticket_id,
-            "run",
-            actor,
-            f"run #{run_id} started",
-            {"status": RunStatus.RUNNING.value},
-            run_id=run_id,
-        )
+        try:
+            return self.runner_for(action, self.inventory).run(hosts, context)
+        except Exception as exc:
+            log.exception("run #%s: the runner crashed", run_id)
+            return RunReport(
+                results={
+                    h.name: HostResult(h.name, Outcome.FAILED, error="internal error")
+                    for h in hosts
+                },
+                error=f"internal error: {type(exc).__name__}: {exc}",
+            )
 
     def _finish(
         self,
         job: PreparedJob,
-        recorded: _Recorded,
+        recorded: Recorded,
         report: RunReport,
-        artifacts: Path,
-        cancelled: bool,
+        artifacts: Path | None,
+        cancel: threading.Event,
     ) -> RunSummary:
-        run_id, ticket_id = recorded.run_id, recorded.ticket_id
-        status = run_status(report.results, report.timed_out, report.error, cancelled)
-        counts = count_outcomes(report.results.values())
-        with self.store.session() as session:
-            run = session.get_one(Run, run_id)
-            run.status = status.value
-            run.finished_at = utcnow()
-            run.error = report.error
-            run.counts = counts
-            session.add_all(
-                HostResultRow(
-                    run_id=run_id,
-                    host=r.host,
-                    outcome=r.outcome.value,
-                    error=r.error,
-                    output=r.output,
-                    data=r.data,
-                    duration=r.duration,
-                    started_at=r.started_at,
-                )
-                for r in report.results.values()
-            )
-        (artifacts / "results.json").write_text(
-            json.dumps(
-                {
-                    name: {
-                        "outcome": r.outcome.value,
-                        "error": r.error,
-                        "data": r.data,
-                        "duration": round(r.duration, 3),
-                    }
-                    for name, r in report.results.items()
-                },
-                indent=2,
-                default=str,
-            )
+        status = run_status(report.results, report.timed_out, report.error, cancel.is_set())
+        folder = artifacts or (
+            self.artifacts_dir / "tickets" / str(recorded.ticket_id) / f"run-{recorded.run_id}"
         )
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+        folder.mkdir(parents=True, exist_ok=True)
+        counts = self.records.finish(
+            recorded.run_id, status, report.results, report.error, folder, {}
+        )
+        summary_line = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
         self.tickets.add_entry(
-            ticket_id,
+            recorded.ticket_id,
             "run",
             PIPELINE,
-            f"run #{run_id} {status.value}: {summary}"
+            f"run #{recorded.run_id} {status.value}: {summary_line or 'no host'}"
             + (f" ({report.error})" if report.error else ""),
             {
                 "status": status.value,
@@ -370,47 +389,224 @@ class Pipeline:
                     if r.outcome.is_problem
                 },
             },
-            run_id=run_id,
+            run_id=recorded.run_id,
         )
-        self._update_ticket(ticket_id, recorded.ticket_opened, status, job.spec.check_mode)
         return RunSummary(
-            run_id,
+            recorded.run_id,
             recorded.job_id,
-            ticket_id,
+            recorded.ticket_id,
             status,
             report.results,
-            artifacts_dir=report.artifacts_dir or artifacts,
+            artifacts_dir=report.artifacts_dir or folder,
             error=report.error,
             ticket_opened=recorded.ticket_opened,
         )
 
-    def _update_ticket(
-        self, ticket_id: int, opened: bool, status: RunStatus, check_mode: bool
+    def _follow_up(
+        self, job: PreparedJob, recorded: Recorded, summary: RunSummary, cancel: threading.Event
+    ) -> RunSummary:
+        """Verify the fix, roll back what does not verify, escalate, or close the ticket."""
+        spec, ticket_id = job.spec, recorded.ticket_id
+        if spec.check_mode or summary.status in (RunStatus.CANCELLED, RunStatus.TIMED_OUT):
+            self._settle_ticket(recorded, spec, summary, verified=False)
+            return summary
+        failed = hosts_with(summary.results.values(), Outcome.FAILED, Outcome.UNREACHABLE)
+        acted = hosts_with(summary.results.values(), Outcome.OK, Outcome.CHANGED)
+        unverified: list[str] = []
+        if spec.policy.verify is not None and acted:
+            step = spec.policy.verify
+            self.tickets.add_entry(
+                ticket_id,
+                "verify",
+                PIPELINE,
+                f"verifying {', '.join(acted)} with {step.runbook}"
+                + (f" in {step.delay.total_seconds():g} s" if step.delay else ""),
+            )
+            if cancel.wait(step.delay.total_seconds()):
+                return summary
+            verify = self._step(step, acted, ticket_id, spec)
+            unverified = hosts_with(
+                verify.results.values(), Outcome.FAILED, Outcome.UNREACHABLE, Outcome.SKIPPED
+            )
+            self.records.add_counts(
+                recorded.run_id,
+                {"verified": len(acted) - len(unverified), "verify_failed": len(unverified)},
+            )
+            if unverified:
+                self.tickets.add_entry(
+                    ticket_id,
+                    "verify",
+                    PIPELINE,
+                    f"verification failed on {', '.join(unverified)}",
+                    {"hosts": unverified},
+                    run_id=verify.run_id,
+                )
+                if spec.policy.rollback is not None:
+                    rollback = self._step(spec.policy.rollback, unverified, ticket_id, spec)
+                    self.tickets.add_entry(
+                        ticket_id,
+                        "rollback",
+                        PIPELINE,
+                        f"rolled back {', '.join(unverified)}: "
+                        f"run #{rollback.run_id} {rollback.status.value}",
+                        run_id=rollback.run_id,
+                    )
+            else:
+                self.tickets.add_entry(
+                    ticket_id,
+                    "verify",
+                    PIPELINE,
+                    f"verified on {', '.join(acted)}",
+                    run_id=verify.run_id,
+                )
+        problems = failed + unverified
+        if problems and (spec.rule is not None or spec.policy.verify is not None):
+            self.tickets.set_status(
+                ticket_id,
+                TicketStatus.ESCALATED,
+                PIPELINE,
+                f"not fixed on {', '.join(sorted(problems))}",
+            )
+            return summary
+        self._settle_ticket(recorded, spec, summary, verified=spec.policy.verify is not None)
+        return summary
+
+    def _settle_ticket(
+        self, recorded: Recorded, spec: JobSpec, summary: RunSummary, verified: bool
     ) -> None:
-        if opened and status is RunStatus.SUCCEEDED:
-            why = "check mode run found no problem" if check_mode else "completed on every host"
-            self.tickets.set_status(ticket_id, TicketStatus.RESOLVED, PIPELINE, why)
+        """Resolve a ticket the run opened (or a rule's incident) when the run succeeded;
+        otherwise the ticket stays in progress for a person."""
+        if summary.status is RunStatus.SUCCEEDED and (
+            recorded.ticket_opened or spec.resolve_ticket
+        ):
+            why = "verified on every host" if verified else "completed on every host"
+            self.tickets.set_status(recorded.ticket_id, TicketStatus.RESOLVED, PIPELINE, why)
+        elif summary.status is RunStatus.SUCCEEDED:
+            self.tickets.set_status(
+                recorded.ticket_id,
+                TicketStatus.IN_PROGRESS,
+                PIPELINE,
+                "run completed on every host",
+            )
         else:
-            why = "run finished with hosts that need attention"
-            if status is RunStatus.SUCCEEDED:
-                why = "run completed on every host"
-            self.tickets.set_status(ticket_id, TicketStatus.IN_PROGRESS, PIPELINE, why)
+            self.tickets.set_status(
+                recorded.ticket_id,
+                TicketStatus.IN_PROGRESS,
+                PIPELINE,
+                "run finished with hosts that need attention",
+            )
 
-
-def results_of(run: Run) -> dict[str, HostResult]:
-    """A stored run's per-host results, as runners return them."""
-    return {
-        row.host: HostResult(
-            row.host,
-            Outcome(row.outcome),
-            row.output,
-            row.data,
-            row.error,
-            row.duration,
-            row.started_at,
+    def _step(self, step: Step, hosts: list[str], ticket_id: int, parent: JobSpec) -> RunSummary:
+        """A verify or rollback run on the same ticket, through the same pipeline. The hosts
+        were admitted with the fix, so windows do not hold it back; it counts against no
+        rule's budget."""
+        spec = JobSpec(
+            kind=parent.kind,
+            action=step.runbook,
+            requester=PIPELINE,
+            limit=",".join(hosts),
+            params=step.params,
+            ticket_id=ticket_id,
+            timeouts=parent.timeouts,
+            forks=parent.forks,
+            policy=GuardrailPolicy(window=WindowAction.RUN),
         )
-        for row in run.host_results
-    }
+        job = self.prepare(spec)
+        return self._execute(job, self._record(job), None, threading.Event())
+
+    def _refuse(self, recorded: Recorded, why: str) -> RunSummary:
+        self.records.set_status(recorded.run_id, RunStatus.BLOCKED, error=why)
+        self.tickets.add_entry(
+            recorded.ticket_id,
+            "gate",
+            PIPELINE,
+            f"run #{recorded.run_id} refused: {why}",
+            {"status": RunStatus.BLOCKED.value},
+            run_id=recorded.run_id,
+        )
+        return RunSummary(
+            recorded.run_id,
+            recorded.job_id,
+            recorded.ticket_id,
+            RunStatus.BLOCKED,
+            {},
+            error=why,
+            ticket_opened=recorded.ticket_opened,
+        )
+
+    def _wait(
+        self,
+        recorded: Recorded,
+        waiting_for: str,
+        until: datetime | None,
+        expires: datetime | None = None,
+    ) -> RunSummary:
+        self.records.wait(recorded.run_id, waiting_for, until, recorded.ticket_id, expires)
+        if waiting_for == "approval":
+            message = (
+                f"run #{recorded.run_id} waits for approval: automator approve "
+                f"{recorded.ticket_id} | automator deny {recorded.ticket_id}"
+            )
+            if expires is not None:
+                message += f" (escalates at {expires:%Y-%m-%d %H:%M} UTC)"
+        else:
+            message = f"run #{recorded.run_id} waits until {until:%Y-%m-%d %H:%M %Z}"
+        self.tickets.add_entry(
+            recorded.ticket_id,
+            "gate",
+            PIPELINE,
+            message,
+            {"status": RunStatus.WAITING.value, "waiting_for": waiting_for},
+            run_id=recorded.run_id,
+        )
+        return RunSummary(
+            recorded.run_id,
+            recorded.job_id,
+            recorded.ticket_id,
+            RunStatus.WAITING,
+            {},
+            error=message,
+            ticket_opened=recorded.ticket_opened,
+        )
+
+    def _pending(self, ticket_id: int) -> list[Any]:
+        self.tickets.require(ticket_id)
+        pending = self.records.pending_approvals(ticket_id)
+        if not pending:
+            raise AutomatorError(f"ticket #{ticket_id} has no change waiting for approval")
+        return pending
+
+    def _prepared_from(self, job: Job) -> PreparedJob:
+        action = self.catalogue.get(job.action)
+        hosts = [self.inventory.get(name) for name in job.targets]
+        options = job.policy or {}
+        spec = JobSpec(
+            kind=JobKind(job.kind),
+            action=job.action,
+            requester=job.requester,
+            limit=job.limit_expr,
+            check_mode=job.check_mode,
+            ticket_id=job.ticket_id,
+            policy=GuardrailPolicy.from_json(options),
+            rule=job.rule,
+            resolve_ticket=bool(options.get("resolve_ticket")),
+        )
+        return PreparedJob(spec=spec, action=action, hosts=hosts, params=dict(job.params))
+
+
+def _summary_of(job: Job, run: Run) -> RunSummary:
+    return RunSummary(
+        run_id=run.id,
+        job_id=job.id,
+        ticket_id=run.ticket_id or 0,
+        status=RunStatus(run.status),
+        results=results_of(run),
+        error=run.error,
+    )
+
+
+def _because(reason: str | None) -> str:
+    return f": {reason}" if reason else ""
 
 
 def _common(values: Iterable[str | None]) -> str | None:

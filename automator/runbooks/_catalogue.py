@@ -57,8 +57,14 @@ class Param:
     choices: tuple[str, ...] = ()
     help: str = ""
 
-    def coerce(self, raw: str) -> Any:
-        """Turn a ``--param`` string into the declared type, or raise ConfigError."""
+    def coerce(self, raw: object) -> Any:
+        """Turn a ``--param`` string into the declared type, or raise ConfigError. A value a
+        rule already typed is checked, not converted."""
+        if not isinstance(raw, str):
+            expected = {"int": int, "bool": bool}.get(self.type, str)
+            if isinstance(raw, expected) and not (expected is int and isinstance(raw, bool)):
+                return raw
+            raise ConfigError(f"--param {self.name}: {raw!r} is not a {self.type}")
         what = f"--param {self.name}"
         if self.type == "int":
             try:
@@ -100,7 +106,7 @@ class Action:
         assert self.task is not None
         return runners.NornirRunner(self.task)
 
-    def bind(self, given: Mapping[str, str]) -> dict[str, Any]:
+    def bind(self, given: Mapping[str, object]) -> dict[str, Any]:
         """Validate ``--param`` values against the declaration; a bare playbook takes any
         parameter as a string."""
         if self.source.parent.name == "playbooks" and not self.params:
@@ -152,17 +158,22 @@ class Catalogue:
                     changes=True,
                     playbook=playbook,
                 )
-        known = ", ".join(action.name for action in self.list()) or "none"
-        raise ActionNotFound(f"no runbook or playbook named {name!r} (known: {known})")
+        raise ActionNotFound(
+            f"no runbook or playbook named {name!r} (known: {', '.join(self.names()) or 'none'})"
+        )
 
-    def list(self) -> list[Action]:
+    def names(self) -> list[str]:
+        """Every runnable name, without reading the files (a broken one is found by get)."""
         names: set[str] = set()
         if self.runbooks_dir.is_dir():
             names.update(p.stem for p in self.runbooks_dir.glob("*.yaml"))
         if self.playbooks_dir.is_dir():
             wrapped = self._wrapped()
             names.update(p.stem for p in self.playbooks_dir.glob("*.y*ml") if p.name not in wrapped)
-        return [self.get(name) for name in sorted(names) if _NAME.match(name)]
+        return sorted(name for name in names if _NAME.match(name))
+
+    def list(self) -> list[Action]:
+        return [self.get(name) for name in self.names()]
 
     def _wrapped(self) -> dict[str, str]:
         """Playbook file name → the runbook that runs it."""

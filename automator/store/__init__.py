@@ -8,9 +8,11 @@ automator but ``automator.errors``.
 from automator.store import _events, _rules  # noqa: F401
 from automator.store._db import Store
 from automator.store._models import (
+    Approval,
     Base,
     HostLock,
     HostResultRow,
+    IncidentTicket,
     Job,
     Run,
     Ticket,
@@ -20,9 +22,11 @@ from automator.store._models import (
 )
 
 __all__ = [
+    "Approval",
     "Base",
     "HostLock",
     "HostResultRow",
+    "IncidentTicket",
     "Job",
     "Run",
     "Store",

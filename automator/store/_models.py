@@ -100,6 +100,10 @@ class Job(Base):
     requester: Mapped[str] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the remediation rule that made the job (budgets and circuit breakers count per rule)
+    rule: Mapped[str | None] = mapped_column(String(200), index=True)
+    # guardrail policy, verify and rollback steps, as the pipeline needs them to resume a job
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     runs: Mapped[list[Run]] = relationship(back_populates="job", order_by="Run.id")
 
@@ -118,6 +122,9 @@ class Run(Base):
     artifacts_dir: Mapped[str | None] = mapped_column(String(1000))
     error: Mapped[str | None] = mapped_column(Text)
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # a waiting run waits for "approval" or for a "window" to close, not before not_before
+    waiting_for: Mapped[str | None] = mapped_column(String(20))
+    not_before: Mapped[datetime | None]
 
     job: Mapped[Job] = relationship(back_populates="runs")
     ticket: Mapped[Ticket | None] = relationship(back_populates="runs")
@@ -152,3 +159,28 @@ class HostLock(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
     owner: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Approval(Base):
+    """A change waiting for a person's yes or no; one per waiting run."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), unique=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentTicket(Base):
+    """The ticket that tells the story of one correlated incident of the rules engine."""
+
+    __tablename__ = "incident_tickets"
+
+    incident_id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

@@ -46,3 +46,27 @@ def stopped(lab: object, host: str) -> Iterator[None]:
 
 
 FAST = Timeouts(connect=5, command=20, job=300)
+
+
+def ssh(host: Host, command: str) -> tuple[int, str]:
+    """Run a command on a lab server over real SSH (test setup and checks)."""
+    import paramiko
+
+    credentials = host.credentials
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(credentials.known_hosts_file))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(
+        host.hostname,
+        username=credentials.username,
+        key_filename=str(credentials.key_file),
+        timeout=5,
+        allow_agent=False,
+        look_for_keys=False,
+    )
+    try:
+        _, stdout, stderr = client.exec_command(command, timeout=20)
+        rc = stdout.channel.recv_exit_status()
+        return rc, stdout.read().decode() + stderr.read().decode()
+    finally:
+        client.close()

@@ -1,0 +1,23 @@
+"""Guardrails: what a job must pass before it changes hosts.
+
+Owns the policy a rule or an operator attaches to a job (windows, break-glass, approval,
+blast-radius budget, circuit breaker, verify and rollback steps), the pure checks, and the
+gate that feeds them from the store. The pipeline calls the gate for every job, whatever
+started it. May import inventory and store.
+"""
+
+from automator.guardrails._checks import Admission, breaker_open, check_budget, check_windows
+from automator.guardrails._gate import Gate
+from automator.guardrails._policy import Budget, GuardrailPolicy, Step, WindowAction
+
+__all__ = [
+    "Admission",
+    "Budget",
+    "Gate",
+    "GuardrailPolicy",
+    "Step",
+    "WindowAction",
+    "breaker_open",
+    "check_budget",
+    "check_windows",
+]
