@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from automator._yamlsource import STR_TAG, Fields, YamlSource, plain
 from automator.errors import Problem, ProblemsError
 from automator.events import EventStatus, FieldPath, GenericMapping, Severity
 
@@ -116,19 +117,19 @@ def load_hooks_config(path: Path) -> HooksConfig:
     every problem."""
     if not path.exists():
         return HooksConfig(hooks=HooksConfig.default().hooks, path=None)
-    reader = _Reader(path)
+    reader = _Reader(path, top="hooks.yaml")
     root = reader.root()
-    if root is None:
+    if reader.problems:
         raise HooksConfigError(reader.problems)
-    top = reader.mapping(root, "")
-    reader.only(top, "", ("max_body_bytes", *BUILTIN_SOURCES, "generic"))
+    if root is None:  # an empty file: every default
+        return HooksConfig(hooks=HooksConfig.default().hooks, path=path)
+    top = reader.mapping(root, "", ("max_body_bytes", *BUILTIN_SOURCES, "generic"))
     default_max = reader.size(top, "max_body_bytes", "max_body_bytes") or DEFAULT_MAX_BODY_BYTES
     hooks: dict[str, HookSettings] = {}
     for source in BUILTIN_SOURCES:
         given: dict[str, Any] = {}
         if source in top:
-            fields = reader.mapping(top[source][1], source)
-            reader.only(fields, source, _HOOK_KEYS)
+            fields = reader.mapping(top[source][1], source, _HOOK_KEYS)
             given = _auth_settings(reader, fields, source)
         hooks[source] = _hook(source, given, default_max)
     if "generic" in top:
@@ -137,8 +138,7 @@ def load_hooks_config(path: Path) -> HooksConfig:
             if not _GENERIC_NAME.fullmatch(name):
                 reader.problem(key_node, where, "names are 1-63 of a-z, 0-9, _ and -")
                 continue
-            fields = reader.mapping(node, where)
-            reader.only(fields, where, _GENERIC_KEYS)
+            fields = reader.mapping(node, where, _GENERIC_KEYS)
             given = _auth_settings(reader, fields, where)
             given["mapping"] = _mapping(reader, fields, name, where)
             hooks[f"generic/{name}"] = _hook(f"generic/{name}", given, default_max)
@@ -147,9 +147,9 @@ def load_hooks_config(path: Path) -> HooksConfig:
     return HooksConfig(hooks=hooks, path=path)
 
 
-def _auth_settings(reader: _Reader, fields: _Fields, where: str) -> dict[str, Any]:
+def _auth_settings(reader: _Reader, fields: Fields, where: str) -> dict[str, Any]:
     given: dict[str, Any] = {}
-    auth = reader.string(fields, "auth", where)
+    auth = reader.string(fields.value("auth"), f"{where}.auth")
     if auth is not None and auth not in AUTH_MODES:
         modes = ", ".join(AUTH_MODES)
         reader.problem(fields["auth"][1], f"{where}.auth", f"must be one of {modes}")
@@ -159,7 +159,7 @@ def _auth_settings(reader: _Reader, fields: _Fields, where: str) -> dict[str, An
         ("hmac_env", _ENV_NAME, "an environment variable name"),
         ("signature_header", _HEADER_NAME, "an HTTP header name"),
     ):
-        value = reader.string(fields, key, where)
+        value = reader.string(fields.value(key), f"{where}.{key}")
         if value is not None and not pattern.fullmatch(value):
             reader.problem(fields[key][1], f"{where}.{key}", f"must be {what}")
         given[key] = value
@@ -167,20 +167,19 @@ def _auth_settings(reader: _Reader, fields: _Fields, where: str) -> dict[str, An
     return given
 
 
-def _mapping(reader: _Reader, fields: _Fields, name: str, where: str) -> GenericMapping | None:
-    if "fields" not in fields:
-        reader.problem(fields.node, f"{where}.fields", "is required")
+def _mapping(reader: _Reader, fields: Fields, name: str, where: str) -> GenericMapping | None:
+    node = reader.required(fields, "fields", f"{where}.fields")
+    if node is None:
         return None
     paths: dict[str, FieldPath] = {}
-    declared = reader.mapping(fields["fields"][1], f"{where}.fields")
-    reader.only(declared, f"{where}.fields", _FIELDS)
+    declared = reader.mapping(node, f"{where}.fields", _FIELDS)
     for key in _FIELDS:
-        path = reader.path(declared, key, f"{where}.fields.{key}")
+        path = reader.field_path(declared, key, f"{where}.fields.{key}")
         if path is not None:
             paths[key] = path
         elif key in _REQUIRED_FIELDS and key not in declared:
             reader.problem(declared.node, f"{where}.fields.{key}", "is required")
-    alerts = reader.path(fields, "alerts", f"{where}.alerts")
+    alerts = reader.field_path(fields, "alerts", f"{where}.alerts")
     status_map = reader.word_map(fields, "status_map", where, {s.value: s for s in EventStatus})
     severity_map = reader.word_map(fields, "severity_map", where, {s.value: s for s in Severity})
     if "name" not in paths or "status" not in paths:
@@ -196,85 +195,24 @@ def _mapping(reader: _Reader, fields: _Fields, name: str, where: str) -> Generic
     )
 
 
-class _Fields(dict[str, tuple[yaml.Node, yaml.Node]]):
-    """A YAML mapping's entries (key node, value node) by key, and the mapping's own node."""
+class _Reader(YamlSource):
+    """hooks.yaml's nodes, with the readers of its fields."""
 
-    def __init__(self, node: yaml.Node) -> None:
-        super().__init__()
-        self.node = node
-
-
-class _Reader:
-    """Reads hooks.yaml as YAML nodes, so that every problem names its line."""
-
-    def __init__(self, path: Path) -> None:
-        self.file = path
-        self.problems: list[Problem] = []
-
-    def root(self) -> yaml.Node | None:
-        try:
-            node = yaml.compose(self.file.read_text(), Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = mark.line + 1 if mark else None
-            self.problems.append(Problem(str(self.file), line, "yaml", str(exc.problem)))
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(Problem(str(self.file), None, "file", str(exc)))
-            return None
-        if node is None:  # an empty file: every default
-            return yaml.MappingNode("tag:yaml.org,2002:map", [])
-        return node
-
-    def problem(self, node: yaml.Node, field: str, message: str) -> None:
-        line = node.start_mark.line + 1 if node.start_mark else None
-        self.problems.append(Problem(str(self.file), line, field or "hooks.yaml", message))
-
-    def mapping(self, node: yaml.Node, field: str) -> _Fields:
-        result = _Fields(node)
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, field, "must be a mapping")
-            return result
-        for key, value in node.value:
-            name = str(key.value)
-            if name in result:
-                self.problem(key, f"{field}.{name}".lstrip("."), "appears twice")
-            result[name] = (key, value)
-        return result
-
-    def only(self, fields: _Fields, field: str, allowed: tuple[str, ...]) -> None:
-        for key, (key_node, _) in fields.items():
-            if key not in allowed:
-                self.problem(
-                    key_node,
-                    f"{field}.{key}".lstrip("."),
-                    f"unknown field (allowed: {', '.join(allowed)})",
-                )
-
-    def string(self, fields: _Fields, key: str, where: str) -> str | None:
+    def size(self, fields: Fields, key: str, field: str) -> int | None:
         if key not in fields:
             return None
         node = fields[key][1]
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
-            self.problem(node, f"{where}.{key}".lstrip("."), "must be a string")
-            return None
-        return str(node.value)
-
-    def size(self, fields: _Fields, key: str, field: str) -> int | None:
-        if key not in fields:
-            return None
-        node = fields[key][1]
-        value = yaml.safe_load(yaml.serialize(node))
+        value = plain(node)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.problem(node, field, "must be a positive whole number of bytes")
             return None
         return value
 
-    def path(self, fields: _Fields, key: str, field: str) -> FieldPath | None:
+    def field_path(self, fields: Fields, key: str, field: str) -> FieldPath | None:
         if key not in fields:
             return None
         node = fields[key][1]
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+        if not isinstance(node, yaml.ScalarNode) or node.tag != STR_TAG:
             self.problem(node, field, "must be a JSON pointer (/a/b) or a dotted path (a.b)")
             return None
         try:
@@ -284,7 +222,7 @@ class _Reader:
             return None
 
     def word_map(
-        self, fields: _Fields, key: str, where: str, words: Mapping[str, Any]
+        self, fields: Fields, key: str, where: str, words: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A map of the source's words (any scalar, compared as text) to automator's."""
         result: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from automator._yamlsource import STR_TAG, Fields, YamlSource, plain
 from automator.errors import ActionNotFound, ConfigError, Problem, RunbookError
 from automator.rules._errors import ExpressionError, RuleError
 from automator.rules._expr import (
@@ -57,9 +58,6 @@ _RULE_FIELDS = (
     "shadow",
 )
 _THROTTLES = ("once_within", "once_after", "accumulate")
-_STR = "tag:yaml.org,2002:str"
-
-_Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 
 
 def load_rulebook(directory: Path, catalogue: Catalogue) -> RuleBook:
@@ -88,31 +86,15 @@ class _Loader:
         self.actions: dict[str, Action | str] = {}  # runbook name -> action, or why not
 
     def file(self, path: Path) -> None:
-        reader = _Reader(path, self.problems)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            self.problems.append(Problem(str(path), None, "file", exc.strerror or str(exc)))
-            return
-        except UnicodeDecodeError:
-            self.problems.append(Problem(str(path), None, "file", "not UTF-8 text"))
-            return
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = mark.line + 1 if mark else None
-            self.problems.append(Problem(str(path), line, "yaml", str(exc.problem)))
-            return
-        except yaml.YAMLError as exc:
-            self.problems.append(Problem(str(path), None, "yaml", str(exc)))
-            return
+        # A rule's keys are the top level of its fields' paths: "name", "action.runbook".
+        reader = _Reader(path, top="rule", problems=self.problems)
+        root = reader.root()
         if root is None:
             return
         items = root
         if isinstance(root, yaml.MappingNode):
             fields = reader.mapping(root, "", ("rules",))
-            if fields is None or "rules" not in fields:
+            if "rules" not in fields:
                 reader.problem(root, "rules", "is required (a list of rules)")
                 return
             items = fields["rules"][1]
@@ -124,10 +106,10 @@ class _Loader:
 
     def rule(self, reader: _Reader, node: yaml.Node) -> None:
         before = len(self.problems)
-        fields = reader.mapping(node, "rule", _RULE_FIELDS)
-        if fields is None:
+        fields = reader.mapping(node, "", _RULE_FIELDS)
+        if not fields.is_mapping:
             return
-        name = reader.string(reader.required(fields, "name", node), "name")
+        name = reader.string(reader.required(fields, "name"), "name")
         if name is not None:
             if not _NAME.fullmatch(name):
                 reader.problem(fields["name"][1], "name", "letters, digits, . _ - (at most 100)")
@@ -139,14 +121,14 @@ class _Loader:
                 )
             else:
                 self.defined[name] = f"{reader.path}:{node.start_mark.line + 1}"
-        when = reader.condition(reader.required(fields, "when", node), "when")
-        action_node = reader.required(fields, "action", node)
+        when = reader.condition(reader.required(fields, "when"), "when")
+        action_node = reader.required(fields, "action")
         action = self.step(reader, action_node, "action", ("runbook", "vars"))
         throttle = self.throttle(reader, fields["throttle"][1]) if "throttle" in fields else None
         correlate = (
             self.correlate(reader, fields["correlate"][1]) if "correlate" in fields else None
         )
-        coalesce = reader.duration(_value(fields, "coalesce"), "coalesce")
+        coalesce = reader.duration(fields.value("coalesce"), "coalesce")
         guardrails = (
             self.guardrails(reader, fields["guardrails"][1]) if "guardrails" in fields else None
         )
@@ -160,8 +142,8 @@ class _Loader:
             if "rollback" in fields
             else None
         )
-        description = reader.string(_value(fields, "description"), "description")
-        shadow = reader.boolean(_value(fields, "shadow"), "shadow")
+        description = reader.string(fields.value("description"), "description")
+        shadow = reader.boolean(fields.value("shadow"), "shadow", False)
         if len(self.problems) > before or name is None or when is None or action is None:
             return
         self.rules.append(
@@ -178,7 +160,7 @@ class _Loader:
                 guardrails=guardrails or Guardrails(),
                 verify=verify,
                 rollback=rollback,
-                shadow=bool(shadow),
+                shadow=shadow,
             )
         )
 
@@ -188,11 +170,11 @@ class _Loader:
         if node is None:
             return None
         fields = reader.mapping(node, field, allowed)
-        if fields is None:
+        if not fields.is_mapping:
             return None
-        runbook_node = reader.required(fields, "runbook", node, f"{field}.runbook")
+        runbook_node = reader.required(fields, "runbook", f"{field}.runbook")
         name = reader.string(runbook_node, f"{field}.runbook")
-        delay = reader.duration(_value(fields, "delay"), f"{field}.delay")
+        delay = reader.duration(fields.value("delay"), f"{field}.delay")
         if name is None or runbook_node is None:
             return None
         action = self.action(name)
@@ -221,14 +203,14 @@ class _Loader:
         return self.actions[name]
 
     def variables(
-        self, reader: _Reader, fields: _Fields, node: yaml.Node, field: str, action: Action
+        self, reader: _Reader, fields: Fields, node: yaml.Node, field: str, action: Action
     ) -> dict[str, Expression] | None:
         """The vars, each checked against the runbook's declared parameters."""
         before = len(reader.problems)
         where = f"{field}.vars"
-        given: _Fields = {}
+        given: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         if "vars" in fields:
-            given = reader.mapping(fields["vars"][1], where, None) or {}
+            given = reader.mapping(fields["vars"][1], where)
         bare_playbook = action.playbook is not None and action.source == action.playbook
         if given and bare_playbook:
             reader.problem(
@@ -267,7 +249,7 @@ class _Loader:
 
     def throttle(self, reader: _Reader, node: yaml.Node) -> Throttle | None:
         fields = reader.mapping(node, "throttle", (*_THROTTLES, "group_by"))
-        if fields is None:
+        if not fields.is_mapping:
             return None
         kinds = [kind for kind in _THROTTLES if kind in fields]
         if len(kinds) != 1:
@@ -283,14 +265,14 @@ class _Loader:
         value = fields[kind][1]
         if kind == "accumulate":
             spec = reader.mapping(value, "throttle.accumulate", ("count", "within"))
-            if spec is None:
+            if not spec.is_mapping:
                 return None
             count = reader.count(
-                reader.required(spec, "count", value, "throttle.accumulate.count"),
+                reader.required(spec, "count", "throttle.accumulate.count"),
                 "throttle.accumulate.count",
             )
             within = reader.duration(
-                reader.required(spec, "within", value, "throttle.accumulate.within"),
+                reader.required(spec, "within", "throttle.accumulate.within"),
                 "throttle.accumulate.within",
             )
             if count is None or within is None or group_by is None:
@@ -305,12 +287,12 @@ class _Loader:
 
     def correlate(self, reader: _Reader, node: yaml.Node) -> Correlate | None:
         fields = reader.mapping(node, "correlate", ("key", "window"))
-        if fields is None:
+        if not fields.is_mapping:
             return None
-        key_node = reader.required(fields, "key", node, "correlate.key")
+        key_node = reader.required(fields, "key", "correlate.key")
         key = reader.fields(key_node, "correlate.key", allow_empty=False) if key_node else None
         window = reader.duration(
-            reader.required(fields, "window", node, "correlate.window"), "correlate.window"
+            reader.required(fields, "window", "correlate.window"), "correlate.window"
         )
         if key is None or window is None:
             return None
@@ -320,9 +302,9 @@ class _Loader:
         fields = reader.mapping(
             node, "guardrails", ("approval", "maintenance", "budget", "circuit_breaker")
         )
-        if fields is None:
+        if not fields.is_mapping:
             return None
-        approval = reader.boolean(_value(fields, "approval"), "guardrails.approval")
+        approval = reader.boolean(fields.value("approval"), "guardrails.approval", False)
         maintenance = Maintenance.SKIP
         if "maintenance" in fields:
             value_node = fields["maintenance"][1]
@@ -338,13 +320,13 @@ class _Loader:
         if "budget" in fields:
             budget_node = fields["budget"][1]
             spec = reader.mapping(budget_node, "guardrails.budget", ("hosts", "per"))
-            if spec is not None:
+            if spec.is_mapping:
                 hosts = reader.count(
-                    reader.required(spec, "hosts", budget_node, "guardrails.budget.hosts"),
+                    reader.required(spec, "hosts", "guardrails.budget.hosts"),
                     "guardrails.budget.hosts",
                 )
                 per = reader.duration(
-                    reader.required(spec, "per", budget_node, "guardrails.budget.per"),
+                    reader.required(spec, "per", "guardrails.budget.per"),
                     "guardrails.budget.per",
                 )
                 if hosts is not None and per is not None:
@@ -353,23 +335,17 @@ class _Loader:
         if "circuit_breaker" in fields:
             breaker_node = fields["circuit_breaker"][1]
             spec = reader.mapping(breaker_node, "guardrails.circuit_breaker", ("failures",))
-            if spec is not None:
+            if spec.is_mapping:
                 failures = reader.count(
-                    reader.required(
-                        spec, "failures", breaker_node, "guardrails.circuit_breaker.failures"
-                    ),
+                    reader.required(spec, "failures", "guardrails.circuit_breaker.failures"),
                     "guardrails.circuit_breaker.failures",
                 )
         return Guardrails(
-            approval=bool(approval),
+            approval=approval,
             maintenance=maintenance,
             budget=budget,
             circuit_breaker=failures,
         )
-
-
-def _value(fields: _Fields, key: str) -> yaml.Node | None:
-    return fields[key][1] if key in fields else None
 
 
 def _wrong_type(param: Param, expression: Expression) -> str | None:
@@ -398,65 +374,13 @@ def _wrong_type(param: Param, expression: Expression) -> str | None:
     return None
 
 
-class _Reader:
-    """One file's nodes, read with every problem recorded against its line."""
-
-    def __init__(self, path: Path, problems: list[Problem]) -> None:
-        self.path = path
-        self.problems = problems
-
-    def problem(self, node: yaml.Node, field: str, message: str) -> None:
-        self.problems.append(Problem(str(self.path), node.start_mark.line + 1, field, message))
-
-    def mapping(
-        self, node: yaml.Node, field: str, allowed: tuple[str, ...] | None
-    ) -> _Fields | None:
-        """The mapping's entries by key; unknown keys (when ``allowed`` is given) and keys
-        given twice are problems."""
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, field, "must be a mapping")
-            return None
-        result: _Fields = {}
-        for key, value in node.value:
-            name = str(key.value)
-            where = f"{field}.{name}".lstrip(".") if field != "rule" else name
-            if allowed is not None and name not in allowed:
-                self.problem(key, where, f"unknown field (allowed: {', '.join(allowed)})")
-                continue
-            if name in result:
-                self.problem(key, where, "appears twice")
-            result[name] = (key, value)
-        return result
-
-    def required(
-        self, fields: _Fields, key: str, parent: yaml.Node, field: str | None = None
-    ) -> yaml.Node | None:
-        if key not in fields:
-            self.problem(parent, field or key, "is required")
-            return None
-        return fields[key][1]
-
-    def string(self, node: yaml.Node | None, field: str) -> str | None:
-        if node is None:
-            return None
-        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
-            self.problem(node, field, "must be a string")
-            return None
-        return str(node.value)
-
-    def boolean(self, node: yaml.Node | None, field: str) -> bool | None:
-        if node is None:
-            return None
-        value = _plain(node)
-        if not isinstance(value, bool):
-            self.problem(node, field, "must be true or false")
-            return None
-        return value
+class _Reader(YamlSource):
+    """A rule file's nodes, with the readers of rule fields."""
 
     def count(self, node: yaml.Node | None, field: str) -> int | None:
         if node is None:
             return None
-        value = _plain(node)
+        value = plain(node)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.problem(node, field, "must be a whole number, 1 or more")
             return None
@@ -486,8 +410,8 @@ class _Reader:
 
     def expression(self, node: yaml.Node, field: str) -> Expression | None:
         """A var: an expression in a string, or a plain YAML number or true/false."""
-        value = _plain(node) if isinstance(node, yaml.ScalarNode) else node
-        if isinstance(value, bool | int | float) and node.tag != _STR:
+        value = plain(node) if isinstance(node, yaml.ScalarNode) else node
+        if isinstance(value, bool | int | float) and node.tag != STR_TAG:
             return parse_expression(format_value(value))
         text = self.string(node, field)
         if text is None:
@@ -520,7 +444,3 @@ class _Reader:
             except ExpressionError as exc:
                 self.problem(item, field, str(exc))
         return tuple(result) if len(result) == len(node.value) else None
-
-
-def _plain(node: yaml.Node) -> object:
-    return yaml.safe_load(yaml.serialize(node))

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from automator import runners
+from automator._yamlsource import Fields, YamlSource, plain
 from automator.errors import ActionNotFound, ConfigError, Problem, RunbookError
 from automator.inventory import Inventory
 from automator.runners import CommandsTask, ConfigTask, NornirTaskSpec, Runner, Verify
@@ -45,6 +46,19 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _PARAM_TYPES = ("str", "int", "bool", "choice")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+_FIELDS = (
+    "changes",
+    "commands",
+    "config",
+    "description",
+    "limit",
+    "params",
+    "playbook",
+    "save",
+    "task",
+    "timeout",
+    "verify",
+)
 
 
 @dataclass(frozen=True)
@@ -190,51 +204,35 @@ class Catalogue:
 
 def load_runbook(path: Path, playbooks_dir: Path) -> Action:
     """Parse and validate a declared runbook; raise RunbookError listing every problem."""
-    reader = _Reader(path)
+    reader = _Reader(path, top="runbook")
     root = reader.root()
     problems = reader.problems
-    if root is None:
+    if not isinstance(root, yaml.MappingNode):
+        if not problems:  # empty, or a list or a scalar
+            problems.append(Problem(str(path), 1, "runbook", "must be a mapping"))
         raise RunbookError(problems)
-    fields = reader.mapping(root, "")
-    allowed = {
-        "description",
-        "task",
-        "changes",
-        "commands",
-        "config",
-        "save",
-        "verify",
-        "playbook",
-        "params",
-        "limit",
-        "timeout",
-    }
-    for key, (key_node, _) in fields.items():
-        if key not in allowed:
-            reader.problem(key_node, key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
-    task_kind = reader.string(fields, "task", required=True)
+    fields = reader.mapping(root, "", _FIELDS)
+    task_kind = reader.string(reader.required(fields, "task"), "task")
     if task_kind is not None and task_kind not in ("commands", "config", "playbook"):
         reader.problem(fields["task"][1], "task", "must be commands, config or playbook")
-    description = reader.string(fields, "description") or ""
-    limit = reader.string(fields, "limit")
+    description = reader.string(fields.value("description"), "description") or ""
+    limit = reader.string(fields.value("limit"), "limit")
     timeout = reader.number(fields, "timeout")
     params = _params(reader, fields)
     playbook: Path | None = None
     spec: NornirTaskSpec | None = None
     changes_default = task_kind != "commands"
-    changes = reader.boolean(fields, "changes", changes_default)
+    changes = reader.boolean(fields.value("changes"), "changes", changes_default)
     if task_kind == "commands":
-        spec = CommandsTask(
-            commands=reader.lists(fields, "commands", required=True), changes=changes
-        )
+        spec = CommandsTask(commands=reader.lists(fields, "commands"), changes=changes)
     elif task_kind == "config":
         spec = ConfigTask(
-            lines=reader.lists(fields, "config", required=True),
-            save=reader.boolean(fields, "save", True),
+            lines=reader.lists(fields, "config"),
+            save=reader.boolean(fields.value("save"), "save", True),
             verify=_verify(reader, fields),
         )
     elif task_kind == "playbook":
-        name = reader.string(fields, "playbook", required=True)
+        name = reader.string(reader.required(fields, "playbook"), "playbook")
         if name is not None:
             playbook = (playbooks_dir / name).resolve()
             if playbooks_dir.resolve() not in playbook.parents or not playbook.is_file():
@@ -256,7 +254,7 @@ def load_runbook(path: Path, playbooks_dir: Path) -> Action:
     )
 
 
-def _params(reader: _Reader, fields: _Fields) -> dict[str, Param]:
+def _params(reader: _Reader, fields: Fields) -> dict[str, Param]:
     if "params" not in fields:
         return {}
     params: dict[str, Param] = {}
@@ -266,10 +264,10 @@ def _params(reader: _Reader, fields: _Fields) -> dict[str, Param]:
             reader.problem(key_node, where, "parameter names are lower_snake_case")
             continue
         spec = reader.mapping(value_node, where)
-        kind = reader.string(spec, "type", field=f"{where}.type") or "str"
+        kind = reader.string(spec.value("type"), f"{where}.type") or "str"
         if kind not in _PARAM_TYPES:
             reader.problem(spec["type"][1], f"{where}.type", f"must be one of {_PARAM_TYPES}")
-        pattern = reader.string(spec, "pattern", field=f"{where}.pattern")
+        pattern = reader.string(spec.value("pattern"), f"{where}.pattern")
         if pattern is not None:
             try:
                 re.compile(pattern)
@@ -283,16 +281,16 @@ def _params(reader: _Reader, fields: _Fields) -> dict[str, Param]:
         params[name] = Param(
             name=name,
             type=kind,
-            required=reader.boolean(spec, "required", False),
-            default=reader.plain(spec, "default"),
+            required=reader.boolean(spec.value("required"), "required", False),
+            default=plain(spec.value("default")),
             pattern=pattern,
             choices=choices or (),
-            help=reader.string(spec, "help") or "",
+            help=reader.string(spec.value("help"), "help") or "",
         )
     return params
 
 
-def _verify(reader: _Reader, fields: _Fields) -> dict[str, tuple[Verify, ...]]:
+def _verify(reader: _Reader, fields: Fields) -> dict[str, tuple[Verify, ...]]:
     if "verify" not in fields:
         return {}
     result: dict[str, tuple[Verify, ...]] = {}
@@ -304,94 +302,23 @@ def _verify(reader: _Reader, fields: _Fields) -> dict[str, tuple[Verify, ...]]:
         for index, item in enumerate(seq.value):
             where = f"verify.{platform}[{index}]"
             spec = reader.mapping(item, where)
-            command = reader.string(spec, "command", required=True, field=f"{where}.command")
-            expect = reader.string(spec, "expect", required=True, field=f"{where}.expect")
+            command = reader.string(
+                reader.required(spec, "command", f"{where}.command"), f"{where}.command"
+            )
+            expect = reader.string(
+                reader.required(spec, "expect", f"{where}.expect"), f"{where}.expect"
+            )
             if command is not None and expect is not None:
                 checks.append(Verify(command=command, expect=expect))
         result[platform] = tuple(checks)
     return result
 
 
-class _Fields(dict[str, tuple[yaml.Node, yaml.Node]]):
-    """A YAML mapping's entries (key node, value node) by key, and the mapping's own node."""
+class _Reader(YamlSource):
+    """A runbook file's nodes, with the readers of runbook fields."""
 
-    def __init__(self, node: yaml.Node) -> None:
-        super().__init__()
-        self.node = node
-
-
-class _Reader:
-    """Reads a YAML file as nodes so that every problem can name its line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def root(self) -> yaml.Node | None:
-        try:
-            node = yaml.compose(self.path.read_text(), Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            self.problems.append(
-                Problem(str(self.path), mark.line + 1 if mark else None, "yaml", str(exc.problem))
-            )
-            return None
-        except OSError as exc:
-            self.problems.append(Problem(str(self.path), None, "file", exc.strerror or str(exc)))
-            return None
-        if not isinstance(node, yaml.MappingNode):
-            self.problems.append(Problem(str(self.path), 1, "runbook", "must be a mapping"))
-            return None
-        return node
-
-    def problem(self, node: yaml.Node, field: str, message: str) -> None:
-        self.problems.append(Problem(str(self.path), node.start_mark.line + 1, field, message))
-
-    def mapping(self, node: yaml.Node, field: str) -> _Fields:
-        result = _Fields(node)
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, field or "runbook", "must be a mapping")
-            return result
-        for key, value in node.value:
-            name = str(key.value)
-            if name in result:
-                self.problem(key, f"{field}.{name}".lstrip("."), "appears twice")
-            result[name] = (key, value)
-        return result
-
-    def plain(self, fields: _Fields, key: str) -> Any:
-        if key not in fields:
-            return None
-        return yaml.safe_load(yaml.serialize(fields[key][1]))
-
-    def string(
-        self,
-        fields: _Fields,
-        key: str,
-        required: bool = False,
-        field: str | None = None,
-    ) -> str | None:
-        if key not in fields:
-            if required:
-                self.problem(fields.node, field or key, "is required")
-            return None
-        node = fields[key][1]
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
-            self.problem(node, field or key, "must be a string")
-            return None
-        return str(node.value)
-
-    def boolean(self, fields: _Fields, key: str, default: bool) -> bool:
-        if key not in fields:
-            return default
-        value = self.plain(fields, key)
-        if not isinstance(value, bool):
-            self.problem(fields[key][1], key, "must be true or false")
-            return default
-        return value
-
-    def number(self, fields: _Fields, key: str) -> float | None:
-        value = self.plain(fields, key)
+    def number(self, fields: Fields, key: str) -> float | None:
+        value = plain(fields.value(key))
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -400,22 +327,19 @@ class _Reader:
         return float(value)
 
     def string_list(self, node: yaml.Node, field: str) -> tuple[str, ...] | None:
-        value = yaml.safe_load(yaml.serialize(node))
+        value = plain(node)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.problem(node, field, "must be a list of strings")
             return None
         return tuple(value)
 
-    def lists(
-        self, fields: _Fields, key: str, required: bool = False
-    ) -> dict[str, tuple[str, ...]]:
-        """A mapping of platform or kind to a list of strings."""
-        if key not in fields:
-            if required:
-                self.problem(fields.node, key, "is required")
+    def lists(self, fields: Fields, key: str) -> dict[str, tuple[str, ...]]:
+        """A required mapping of platform or kind to a list of strings."""
+        node = self.required(fields, key)
+        if node is None:
             return {}
         result: dict[str, tuple[str, ...]] = {}
-        for name, (_, value) in self.mapping(fields[key][1], key).items():
+        for name, (_, value) in self.mapping(node, key).items():
             strings = self.string_list(value, f"{key}.{name}")
             if strings is not None:
                 result[name] = strings
