@@ -3,10 +3,12 @@
 Owns the routes (``/hooks/...``, ``/healthz``), hooks.yaml (per-hook auth, limits, generic
 mappings), authentication (bearer token or HMAC-SHA256 of the body) and the writer thread that
 commits every accepted alert before answering. May import ``automator.events``,
-``automator.store``, ``automator.config`` and ``automator.errors``.
+``automator.store``, ``automator.config``, ``automator.errors``, and (for approvals over HTTP)
+``automator.jobs``.
 """
 
 from automator.api._app import create_app
+from automator.api._approvals import approval_routes
 from automator.api._auth import Credentials
 from automator.api._config import (
     BUILTIN_SOURCES,
@@ -29,6 +31,7 @@ __all__ = [
     "HooksConfigError",
     "IntakeWriter",
     "OnIngested",
+    "approval_routes",
     "create_app",
     "env_suffix",
     "load_hooks_config",

@@ -198,7 +198,8 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @pass_settings
 def approve(settings: Settings, ticket_id: int, reason: str | None) -> int:
     """Approve the changes waiting on TICKET, and run them now."""
-    summaries = open_pipeline(settings).approve(ticket_id, requester(), reason)
+    started = open_pipeline(settings).approve(ticket_id, requester(), reason)
+    summaries = [future.result() for future in started]
     for summary in summaries:
         _print_summary(summary)
     ok = (RunStatus.SUCCEEDED, RunStatus.WAITING)

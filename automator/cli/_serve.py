@@ -26,7 +26,7 @@ from automator.store import utcnow
 @pass_settings
 def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     """Serve the hooks and run the rules of remediations/ on what arrives."""
-    from automator.api import create_app, server
+    from automator.api import approval_routes, create_app, server
     from automator.engine import RemediationEngine
     from automator.events import EventIntake
     from automator.rules import Coalescer, RuleEngine, StoreRuleState, load_rulebook
@@ -41,6 +41,7 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
         Coalescer(timedelta(seconds=coalesce), utcnow),
     )
     app = create_app(settings, pipeline.store, on_ingested=engine.wake)
+    app.include_router(approval_routes(pipeline))
     stop = threading.Event()
     worker = threading.Thread(target=engine.run, args=(stop,), name="engine")
     worker.start()

@@ -207,14 +207,6 @@ class RemediationEngine:
             idempotency_key=f"batch:{rule.name}:{batch.opened_at.isoformat()}:"
             f"{','.join(batch.hosts)}",
         )
-        if rule.shadow:
-            self.tickets.add_entry(
-                ticket_id,
-                "rule",
-                ENGINE,
-                f"shadow mode: would run {batch.runbook} on {', '.join(batch.hosts)}",
-            )
-            return
         try:
             self.pipeline.submit(spec)
         except AutomatorError as exc:

@@ -16,6 +16,7 @@ is picked up by :meth:`Pipeline.resume_due` or a person's :meth:`Pipeline.approv
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -126,10 +127,12 @@ class Pipeline:
 
     # -- waiting runs: approvals and windows ------------------------------------------------
 
-    def approve(self, ticket_id: int, actor: str, reason: str | None = None) -> list[RunSummary]:
-        """Approve every change waiting on the ticket, and run them now."""
+    def approve(
+        self, ticket_id: int, actor: str, reason: str | None = None
+    ) -> list[Future[RunSummary]]:
+        """Approve every change waiting on the ticket; their runs start on the executor."""
         approvals = self._pending(ticket_id)
-        summaries = []
+        started = []
         for approval in approvals:
             self.records.decide(approval.id, "approved", actor, reason)
             self.tickets.add_entry(
@@ -140,8 +143,9 @@ class Pipeline:
                 {"decision": "approved"},
                 run_id=approval.run_id,
             )
-            summaries.append(self.resume(approval.run_id, approved=True))
-        return summaries
+            resume = functools.partial(self.resume, approval.run_id, approved=True)
+            started.append(self.executor.submit(resume))
+        return started
 
     def deny(self, ticket_id: int, actor: str, reason: str | None = None) -> list[int]:
         """Deny every change waiting on the ticket; return the refused run ids."""
@@ -269,7 +273,10 @@ class Pipeline:
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
         approved: bool = False,
+        follow_up: bool = True,
     ) -> RunSummary:
+        """``follow_up`` is off for verify and rollback runs: the fix they belong to decides
+        what happens to the ticket."""
         spec = job.spec
         admission = self.gate.admit(job.hosts, spec.policy, spec.rule, self.clock(), job.changes)
         for note in admission.notes:
@@ -320,7 +327,7 @@ class Pipeline:
         finally:
             if job.changes:
                 self.locks.release(recorded.job_id)
-        return self._follow_up(job, recorded, summary, cancel)
+        return self._follow_up(job, recorded, summary, cancel) if follow_up else summary
 
     def _run_runner(
         self,
@@ -512,7 +519,7 @@ class Pipeline:
             policy=GuardrailPolicy(window=WindowAction.RUN),
         )
         job = self.prepare(spec)
-        return self._execute(job, self._record(job), None, threading.Event())
+        return self._execute(job, self._record(job), None, threading.Event(), follow_up=False)
 
     def _refuse(self, recorded: Recorded, why: str) -> RunSummary:
         self.records.set_status(recorded.run_id, RunStatus.BLOCKED, error=why)

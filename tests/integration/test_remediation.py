@@ -225,3 +225,22 @@ def test_a_storm_is_one_incident_remediated_within_the_budget_and_never_twice(
             host = world.pipeline.inventory.get(name)
             assert ssh(host, "wc -l < /srv/marks")[1].strip() == "1"
         assert ssh(world.pipeline.inventory.get(real[5]), "test -e /srv/marks")[0] != 0
+
+
+def test_hosts_alerting_together_are_fixed_in_one_ansible_run(lab, world):
+    hosts = servers(world.pipeline.inventory)[2:5]
+    for host in hosts:
+        ssh(
+            host,
+            "mkdir -p /srv/labsvc && printf 'mode=normal\\n' > /srv/labsvc/labsvc.conf;"
+            " service labsvc stop",
+        )
+    for host in hosts:
+        fire(world.alertmanager, alert(host.name))
+    ticket = wait_for_ticket(world, hosts[0].name, "resolved")
+    fixes = [run for run in ticket.runs if run.job.action == "restart-service"]
+    assert len(fixes) == 1  # one ansible-runner invocation with a limit list
+    assert {r.host: r.outcome for r in fixes[0].host_results} == {h.name: "changed" for h in hosts}
+    assert (Path(fixes[0].artifacts_dir or "") / "ansible" / "job_events").is_dir()
+    for host in hosts:
+        assert ssh(host, "service labsvc status")[0] == 0

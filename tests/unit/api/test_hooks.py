@@ -5,25 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
-from starlette.exceptions import StarletteDeprecationWarning
 
 from automator.api import HooksConfig, create_app, load_hooks_config
 from automator.config import Settings
 from automator.events import EventIntake
 from automator.store import Store
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 for its TestClient; the project's dev dependencies have
-    # httpx, which still works.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 TOKEN = "s3cret-token"
 KEY = "hmac-key"

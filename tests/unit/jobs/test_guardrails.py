@@ -147,7 +147,8 @@ def test_approval_then_run(world):
     waiting = pipeline.run(job("web2", policy=GuardrailPolicy(approval=True)))
     assert waiting.status is RunStatus.WAITING and scripted.calls == []
     assert f"automator approve {waiting.ticket_id}" in entries(pipeline, waiting.ticket_id)[-1]
-    [done] = pipeline.approve(waiting.ticket_id, "bob", "looks right")
+    [started] = pipeline.approve(waiting.ticket_id, "bob", "looks right")
+    done = started.result()
     assert done.status is RunStatus.SUCCEEDED and scripted.calls == [("fix", ["web2"])]
     assert "approved: looks right" in " ".join(entries(pipeline, waiting.ticket_id))
     with pytest.raises(AutomatorError, match="no change waiting for approval"):
