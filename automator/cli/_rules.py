@@ -9,8 +9,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from automator.cli._app import console, open_inventory, pass_settings
+from automator.cli._app import console, open_inventory, open_pipeline, pass_settings, requester
 from automator.config import Settings
+from automator.errors import AutomatorError
 from automator.rules import (
     Decision,
     Outcome,
@@ -114,6 +115,21 @@ def test_rules(settings: Settings, file: Path, events_file: Path) -> None:
         f"{len(events)} event{'' if len(events) == 1 else 's'}; "
         f"decisions: {counts or 'none'}; coalesced runs: {batches}"
     )
+
+
+@rules.command("reset")
+@click.argument("name")
+@click.option("--reason", required=True, help="What was looked at: recorded with the reset")
+@pass_settings
+def reset_rule(settings: Settings, name: str, reason: str) -> None:
+    """Close the circuit breaker of rule NAME after its failures were looked at."""
+    catalogue = _catalogue(settings)
+    rulebook = load_rulebook(settings.project_dir / "remediations", catalogue)
+    if name not in rulebook:
+        raise AutomatorError(f"no rule named {name!r} in {settings.project_dir / 'remediations'}")
+    pipeline = open_pipeline(settings)
+    pipeline.gate.reset_breaker(name, requester(), reason, pipeline.clock())
+    console.print(f"circuit breaker of rule {name} closed: earlier failures no longer count")
 
 
 def _add_step(table: Table, step: Replayed) -> None:

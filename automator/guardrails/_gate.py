@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import distinct, select
+from sqlalchemy import distinct, func, select
 
 from automator.guardrails._checks import Admission, breaker_open, check_budget, check_windows
 from automator.guardrails._policy import GuardrailPolicy
 from automator.inventory import Host
-from automator.store import Approval, HostResultRow, Job, Run, Store
+from automator.store import BreakerReset, HostResultRow, Job, Run, Store
 
 # runs that count as a failed remediation for the circuit breaker
 _FAILED = ("failed", "partial", "timed_out")
@@ -42,7 +42,8 @@ class Gate:
                 [],
                 refused=(
                     f"circuit breaker open: rule {rule!r} failed {policy.circuit_breaker} "
-                    "remediations in a row; an operator must look (automator rules reset)"
+                    "remediations in a row; an operator must look, then: automator rules reset "
+                    f"{rule} --reason ..."
                 ),
             )
         windows = check_windows(hosts, policy, now)
@@ -56,10 +57,14 @@ class Gate:
         )
 
     def recent_failures(self, rule: str, policy: GuardrailPolicy) -> list[bool]:
-        """Newest first: was each finished remediation of ``rule`` a failure?"""
+        """Newest first: was each finished remediation of ``rule`` since the breaker was last
+        reset a failure?"""
         limit = policy.circuit_breaker or 0
         with self.store.session() as session:
-            runs = session.execute(
+            reset = session.scalar(
+                select(func.max(BreakerReset.reset_at)).where(BreakerReset.rule == rule)
+            )
+            query = (
                 select(Run.status, Run.counts)
                 .join(Job, Run.job_id == Job.id)
                 .where(
@@ -67,9 +72,10 @@ class Gate:
                     Run.finished_at.is_not(None),
                     Run.status.in_([*_FAILED, "succeeded"]),
                 )
-                .order_by(Run.id.desc())
-                .limit(limit)
-            ).all()
+            )
+            if reset is not None:
+                query = query.where(Run.finished_at > reset)
+            runs = session.execute(query.order_by(Run.id.desc()).limit(limit)).all()
         return [
             status in _FAILED or bool((counts or {}).get("verify_failed"))
             for status, counts in runs
@@ -92,6 +98,7 @@ class Gate:
                 )
             )
 
-    def pending_approval(self, run_id: int) -> Approval | None:
+    def reset_breaker(self, rule: str, actor: str, reason: str, now: datetime) -> None:
+        """Close the rule's circuit breaker: its earlier failures no longer count."""
         with self.store.session() as session:
-            return session.scalar(select(Approval).where(Approval.run_id == run_id))
+            session.add(BreakerReset(rule=rule, reset_at=now, reset_by=actor, reason=reason))

@@ -10,6 +10,7 @@ from automator.store._db import Store
 from automator.store._models import (
     Approval,
     Base,
+    BreakerReset,
     HostLock,
     HostResultRow,
     IncidentTicket,
@@ -24,6 +25,7 @@ from automator.store._models import (
 __all__ = [
     "Approval",
     "Base",
+    "BreakerReset",
     "HostLock",
     "HostResultRow",
     "IncidentTicket",

@@ -184,3 +184,16 @@ class IncidentTicket(Base):
 
     incident_id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+
+
+class BreakerReset(Base):
+    """An operator closed a rule's circuit breaker: failures before ``reset_at`` no longer
+    count."""
+
+    __tablename__ = "breaker_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), index=True)
+    reset_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reset_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)

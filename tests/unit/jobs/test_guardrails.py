@@ -195,6 +195,13 @@ def test_circuit_breaker_stops_a_failing_rule_and_escalates(world):
     assert "circuit breaker open: rule 'r' failed 2 remediations in a row" in stopped.error
     assert TicketService(pipeline.store).get(stopped.ticket_id).status == "escalated"
     assert len(scripted.calls) == 2
+    # an operator looks, fixes the cause and closes the breaker: the rule runs again
+    later = NOW + timedelta(minutes=5)
+    pipeline.gate.reset_breaker("r", "alice", "disk replaced", later)
+    pipeline.clock = lambda: later + timedelta(minutes=1)
+    pipeline.records.clock = pipeline.clock
+    scripted.outcomes["fix"] = {}
+    assert pipeline.run(job("web2", policy=policy, rule="r")).status is RunStatus.SUCCEEDED
 
 
 def test_verify_passes_and_the_incident_is_resolved(world):

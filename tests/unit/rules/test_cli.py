@@ -179,3 +179,18 @@ def test_bad_rules_and_recordings_are_errors(invoke, tmp_path):
         str(tmp_path / "broken.jsonl"),
     )
     assert "source: is required" in str(broken.exception)
+
+
+def test_rules_reset_closes_a_circuit_breaker(invoke, tmp_path):
+    from automator.store import BreakerReset, Store
+
+    result = invoke("rules", "reset", "restart-labsvc", "--reason", "disk replaced")
+    assert result.exit_code == 0, result.output
+    assert "circuit breaker of rule restart-labsvc closed" in result.output
+    store = Store.open(f"sqlite:///{tmp_path / 'home' / 'automator.db'}")
+    with store.session() as session:
+        [reset] = session.query(BreakerReset).all()
+        assert (reset.rule, reset.reason) == ("restart-labsvc", "disk replaced")
+    unknown = invoke("rules", "reset", "no-such-rule", "--reason", "x")
+    assert unknown.exit_code != 0
+    assert "no rule named 'no-such-rule'" in str(unknown.exception)
