@@ -88,11 +88,17 @@ def events_table(records: Iterable[EventRecord]) -> Table:
 
 
 def _decision(decision: Mapping[str, Any] | None) -> str:
+    """The engine records ``{"decisions": [{rule, outcome, ...}, ...]}``: one ``rule: outcome``
+    per rule that matched; no rule matched reads "no rule"."""
     if not decision:
         return "-"
-    for key in ("summary", "action", "outcome"):
-        if isinstance(decision.get(key), str):
-            return _shown(decision[key])
+    decisions = decision.get("decisions")
+    if isinstance(decisions, list):
+        if not decisions:
+            return "[dim]no rule[/]"
+        return ", ".join(
+            _shown(f"{d.get('rule')}: {d.get('outcome')}") for d in decisions if isinstance(d, dict)
+        )
     return _shown(orjson.dumps(decision).decode())
 
 
