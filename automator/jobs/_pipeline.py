@@ -16,7 +16,6 @@ is picked up by :meth:`Pipeline.resume_due` or a person's :meth:`Pipeline.approv
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -50,7 +49,7 @@ from automator.runners import (
     RunReport,
     Timeouts,
 )
-from automator.store import Job, Run, Store, utcnow
+from automator.store import Approval, Job, Run, Store, utcnow
 from automator.tickets import Priority, TicketKind, TicketService, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -131,9 +130,8 @@ class Pipeline:
         self, ticket_id: int, actor: str, reason: str | None = None
     ) -> list[Future[RunSummary]]:
         """Approve every change waiting on the ticket; their runs start on the executor."""
-        approvals = self._pending(ticket_id)
         started = []
-        for approval in approvals:
+        for approval in self._pending(ticket_id):
             self.records.decide(approval.id, "approved", actor, reason)
             self.tickets.add_entry(
                 ticket_id,
@@ -143,8 +141,7 @@ class Pipeline:
                 {"decision": "approved"},
                 run_id=approval.run_id,
             )
-            resume = functools.partial(self.resume, approval.run_id, approved=True)
-            started.append(self.executor.submit(resume))
+            started.append(self.resume(approval.run_id, approved=True))
         return started
 
     def deny(self, ticket_id: int, actor: str, reason: str | None = None) -> list[int]:
@@ -183,8 +180,8 @@ class Pipeline:
             expired.append(approval.run_id)
         return expired
 
-    def resume_due(self) -> list[RunSummary]:
-        """Run the jobs that waited for a window to close, once it has."""
+    def resume_due(self) -> list[Future[RunSummary]]:
+        """Start the jobs that waited for a window to close, once it has."""
         now = self.clock()
         return [
             self.resume(run.id)
@@ -192,23 +189,23 @@ class Pipeline:
             if run.not_before is None or run.not_before <= now
         ]
 
-    def resume(self, run_id: int, approved: bool = False) -> RunSummary:
-        """Run a waiting run now, through the gate again (approval aside when given)."""
-        waiting = [
-            (j, r)
-            for kind in ("approval", "window")
-            for j, r in self.records.waiting(kind)
-            if r.id == run_id
-        ]
-        if not waiting:
+    def resume(self, run_id: int, approved: bool = False) -> Future[RunSummary]:
+        """Start a waiting run on the executor, through the gate again (approval aside when
+        given)."""
+        claimed = self.records.claim(run_id)
+        if claimed is None:
             raise AutomatorError(f"run #{run_id} is not waiting")
-        job_row, run = waiting[0]
+        job_row, run = claimed
         recorded = Recorded(run.id, job_row.id, run.ticket_id or 0, ticket_opened=False)
         try:
             job = self._prepared_from(job_row)
         except AutomatorError as exc:
-            return self._refuse(recorded, f"cannot resume: {exc}")
-        return self._execute(job, recorded, None, threading.Event(), approved=approved)
+            refused: Future[RunSummary] = Future()
+            refused.set_result(self._refuse(recorded, f"cannot resume: {exc}"))
+            return refused
+        return self.executor.submit(
+            lambda: self._execute(job, recorded, None, threading.Event(), approved=approved)
+        )
 
     def recover(self) -> list[int]:
         """Mark runs whose process died as interrupted, free their locks; return their ids."""
@@ -576,7 +573,7 @@ class Pipeline:
             ticket_opened=recorded.ticket_opened,
         )
 
-    def _pending(self, ticket_id: int) -> list[Any]:
+    def _pending(self, ticket_id: int) -> list[Approval]:
         self.tickets.require(ticket_id)
         pending = self.records.pending_approvals(ticket_id)
         if not pending:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from automator.jobs._locks import owner_is_alive, process_owner
 from automator.jobs._model import JobSpec, RunStatus, count_outcomes
@@ -191,6 +191,20 @@ class RunRecords:
             if ticket_id is not None:
                 query = query.where(Run.ticket_id == ticket_id)
             return [(job, run) for job, run in session.execute(query.order_by(Run.id))]
+
+    def claim(self, run_id: int) -> tuple[Job, Run] | None:
+        """Take a waiting run to start it: waiting → pending in one statement, so that two
+        callers (the engine's clock, a person's approval) can never start it twice."""
+        with self.store.session() as session:
+            claimed = session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == RunStatus.WAITING.value)
+                .values(status=RunStatus.PENDING.value, waiting_for=None, owner=process_owner())
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            run = session.get_one(Run, run_id)
+            return session.get_one(Job, run.job_id), run
 
     def pending_approvals(self, ticket_id: int | None = None) -> list[Approval]:
         with self.store.session() as session:

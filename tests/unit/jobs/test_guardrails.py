@@ -137,7 +137,9 @@ def test_a_rule_waits_for_the_window_then_resumes(world):
     assert waiting.status is RunStatus.WAITING
     assert pipeline.resume_due() == []  # still Christmas
     clock["now"] = datetime(2026, 12, 27, 0, 1, tzinfo=UTC)
-    [resumed] = pipeline.resume_due()
+    [started] = pipeline.resume_due()
+    resumed = started.result()
+    assert pipeline.resume_due() == []  # claimed once, never started twice
     assert resumed.run_id == waiting.run_id and resumed.status is RunStatus.SUCCEEDED
     assert scripted.calls == [("fix", ["web1"])]
 
