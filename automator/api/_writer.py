@@ -155,11 +155,23 @@ class IntakeWriter:
                 # The events are committed: a failing listener must not undo that, and the
                 # rule engine finds them again among the undecided ones.
                 log.exception("on_ingested failed for %d events", len(ids))
+        # One wake-up of each event loop for the whole batch, not one per request: with
+        # single-alert bodies a commit answers dozens of requests.
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, list[int]]]] = {}
         start = 0
         for pending in batch:
             end = start + len(pending.events)
-            _settle(pending, ids[start:end], None)
+            answers.setdefault(pending.loop, []).append((pending, ids[start:end]))
             start = end
+        for loop, settled in answers.items():
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(_answer, settled)
+
+
+def _answer(settled: list[tuple[_Pending, list[int]]]) -> None:
+    for pending, ids in settled:
+        if not pending.future.done():  # else the request was cancelled (client gone)
+            pending.future.set_result(ids)
 
 
 def _settle(pending: _Pending, ids: list[int] | None, error: BaseException | None) -> None:

@@ -6,6 +6,7 @@ per alert), one indexed query to link resolved events to their firing ones.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,16 @@ _COLUMNS = (
     "firing_event_id",
     "raw",
 )
+
+
+_SQLITE_UNDECIDED = (
+    "SELECT id, source, fingerprint, status, name, host, severity, labels, annotations, "
+    "starts_at, ends_at, received_at, raw FROM events "
+    "WHERE decided_at IS NULL AND id > ? ORDER BY id LIMIT ?"
+)
+_SQLITE_DECIDE = "UPDATE events SET decided_at = ?, decision = ? WHERE id = ?"
+_STATUS = {status.value: status for status in EventStatus}
+_SEVERITY = {severity.value: severity for severity in Severity}
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,8 @@ class EventIntake:
 
     def undecided(self, after_id: int = 0, limit: int = 1000) -> list[Event]:
         """Events no rule decision has been recorded for, oldest first, with ids > after_id."""
+        if self._sqlite:
+            return self._undecided_sqlite(after_id, limit)
         table = self._table
         query = (
             select(table)
@@ -128,13 +141,16 @@ class EventIntake:
         and one commit per event would cap it at the disk's pace)."""
         if not decisions:
             return
+        at = utcnow()
+        if self._sqlite:
+            self._mark_decided_sqlite(decisions, at)
+            return
         table = self._table
         statement = (
             update(table)
             .where(table.c.id == bindparam("event_id"))
             .values(decided_at=bindparam("at"), decision=bindparam("what"))
         )
-        at = utcnow()
         params = [
             {"event_id": event_id, "at": at, "what": dict(decision)}
             for event_id, decision in decisions.items()
@@ -150,6 +166,53 @@ class EventIntake:
                 connection.execute(statement, params)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record decisions: {_reason(exc)}") from None
+
+    def _undecided_sqlite(self, after_id: int, limit: int) -> list[Event]:
+        """The rule engine's read on the default store, as plain SQL on the driver's
+        connection: SQLAlchemy's row and type processing cost more than the rest (measured
+        here: about 30 µs an event through SQLAlchemy, 12 µs this way)."""
+        try:
+            with self.store.engine.connect() as connection:
+                driver = connection.connection.driver_connection
+                rows: Sequence[Sequence[Any]] = (
+                    driver.execute(_SQLITE_UNDECIDED, (after_id, limit)).fetchall()
+                    if isinstance(driver, sqlite3.Connection)  # the standard driver: no Rows
+                    else connection.exec_driver_sql(_SQLITE_UNDECIDED, (after_id, limit)).all()
+                )
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot read events: {_reason(exc)}") from None
+        return list(_decode_sqlite(rows))
+
+    def _mark_decided_sqlite(
+        self, decisions: Mapping[int, Mapping[str, Any]], at: datetime
+    ) -> None:
+        """``mark_many_decided`` on the default store: the values already in the form
+        SQLAlchemy's types would store (as ``_insert_sqlite`` does), and the check that every
+        event exists read from the count of rows updated (one query instead of two)."""
+        stamp = _sqlite_time(at)
+        dumps = orjson.dumps
+        params = [
+            (stamp, dumps(dict(decision)).decode(), event_id)
+            for event_id, decision in decisions.items()
+        ]
+        try:
+            with self.store.engine.connect() as connection, connection.begin():
+                updated = connection.exec_driver_sql(_SQLITE_DECIDE, params).rowcount
+                if updated != len(params):
+                    self._require(connection, list(decisions))  # raises: nothing is kept
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record decisions: {_reason(exc)}") from None
+
+    def _require(self, connection: Connection, ids: list[int]) -> None:
+        """Raise EventNotFound for the first of ``ids`` not in the table."""
+        table = self._table
+        found: set[int] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found.update(connection.scalars(select(table.c.id).where(table.c.id.in_(chunk))))
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise EventNotFound(missing[0])
 
     def list_events(
         self,
@@ -216,6 +279,15 @@ class EventIntake:
         rowids in VALUES order, so the sorted RETURNING ids are the events' ids in order.
         ``test_fast_path_stores_what_sqlalchemy_would`` keeps the two forms equal."""
         stamp = _sqlite_time(received_at)
+        # the alerts of one group often start together: each distinct time is formatted once
+        times: dict[datetime | None, str | None] = {None: None}
+
+        def when(value: datetime | None) -> str | None:
+            text_ = times.get(value)
+            if text_ is None and value is not None:
+                text_ = times[value] = _sqlite_time(value)
+            return text_
+
         ids: list[int] = []
         for start in range(0, len(events), _SQLITE_ROWS):
             chunk = events[start : start + _SQLITE_ROWS]
@@ -232,8 +304,8 @@ class EventIntake:
                     event.severity.value,
                     orjson.dumps(event.labels).decode(),
                     orjson.dumps(event.annotations).decode(),
-                    _sqlite_time(event.starts_at),
-                    _sqlite_time(event.ends_at),
+                    when(event.starts_at),
+                    when(event.ends_at),
                     stamp,
                     firing.get(key) if resolved else None,
                     orjson.dumps(event.raw).decode(),
@@ -255,6 +327,8 @@ class EventIntake:
     def _link_within(self, connection: Connection, events: Sequence[Event], ids: list[int]) -> None:
         """Link resolved events to firing ones stored in the same call (rare: only a source
         that batches a problem and its recovery together)."""
+        if not any(event.status is EventStatus.RESOLVED for event in events):
+            return
         latest: dict[tuple[str, str], int] = {}
         links = []
         for event, event_id in zip(events, ids, strict=True):
@@ -311,8 +385,55 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def _reason(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _decode_sqlite(rows: Iterable[Sequence[Any]]) -> Iterable[Event]:
+    """Events from rows of ``_SQLITE_UNDECIDED``. Times repeat (one ``received_at`` per
+    commit, one ``starts_at`` per alert group): each distinct text is parsed once."""
+    loads, status, severity = orjson.loads, _STATUS, _SEVERITY
+    times: dict[str | None, datetime | None] = {None: None}
+    for (
+        event_id,
+        source,
+        fingerprint,
+        status_text,
+        name,
+        host,
+        severity_text,
+        labels_json,
+        annotations_json,
+        starts_at,
+        ends_at,
+        received_at,
+        raw_json,
+    ) in rows:
+        for text_ in (starts_at, ends_at, received_at):
+            if text_ not in times:
+                times[text_] = _sqlite_read_time(text_)
+        yield Event(
+            source=source,
+            fingerprint=fingerprint,
+            status=status[status_text],
+            name=name,
+            host=host,
+            severity=severity[severity_text],
+            labels=loads(labels_json),
+            annotations=loads(annotations_json),
+            starts_at=times[starts_at],
+            ends_at=times[ends_at],
+            received_at=times[received_at],
+            id=event_id,
+            raw=loads(raw_json),
+        )
+
+
+def _sqlite_read_time(value: str | None) -> datetime | None:
+    """A time as stored by ``_sqlite_time`` (or SQLAlchemy), read back as UTC."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:

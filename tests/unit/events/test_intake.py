@@ -173,3 +173,31 @@ def test_intake_on_postgresql():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_fast_read_and_mark_paths_match_the_generic_ones(store):
+    """The SQLite fast paths of undecided() and mark_many_decided() give what the
+    SQLAlchemy paths (every other database) give."""
+    fast = EventIntake(store)
+    generic = EventIntake(store)
+    generic._sqlite = False
+    body = {
+        "alerts": [
+            {
+                "status": status,
+                "labels": {"alertname": "A", "host": f"h{i}", "x": "é \u2603"},
+                "annotations": {"s": "$(id) {{ 7*7 }}"},
+                "startsAt": "2026-11-27T06:00:00.5+02:00",
+                "fingerprint": f"f{i}",
+            }
+            for i, status in enumerate(["firing", "firing", "resolved"])
+        ]
+    }
+    ids = fast.ingest(from_alertmanager(body))
+    assert fast.undecided() == generic.undecided()
+    assert [e.id for e in fast.undecided(after_id=ids[0], limit=1)] == [ids[1]]
+    fast.mark_many_decided({ids[0]: {"decisions": []}})
+    generic.mark_many_decided({ids[1]: {"decisions": []}})
+    assert [e.id for e in fast.undecided()] == [ids[2]] == [e.id for e in generic.undecided()]
+    decided = {r.event.id: r.decision for r in fast.list_events() if r.decided_at}
+    assert decided == {ids[0]: {"decisions": []}, ids[1]: {"decisions": []}}
