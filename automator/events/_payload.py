@@ -22,7 +22,6 @@ MAX_VALUE_BYTES = 64 * 1024
 """One label or annotation value, UTF-8 encoded."""
 # Column widths in the events table: refusing longer values here answers 422 at once, where
 # PostgreSQL would refuse the row at commit and the sender would retry it for ever.
-MAX_SOURCE_CHARS = 120
 MAX_FINGERPRINT_CHARS = 200
 MAX_NAME_CHARS = 500
 MAX_HOST_CHARS = 255

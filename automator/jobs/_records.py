@@ -79,9 +79,7 @@ class RunRecords:
             run.host_results  # noqa: B018 - load them while the session is open
             return job, run
 
-    def set_status(
-        self, run_id: int, status: RunStatus, error: str | None = None, **fields: Any
-    ) -> None:
+    def set_status(self, run_id: int, status: RunStatus, error: str | None = None) -> None:
         with self.store.session() as session:
             run = session.get_one(Run, run_id)
             run.status = status.value
@@ -89,8 +87,6 @@ class RunRecords:
                 run.error = error
             if status.finished:
                 run.finished_at = self.clock()
-            for name, value in fields.items():
-                setattr(run, name, value)
 
     def set_running(self, run_id: int, artifacts: Path) -> None:
         with self.store.session() as session:

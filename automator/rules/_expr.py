@@ -462,24 +462,21 @@ class _Parser:
         return node
 
     def or_(self) -> Node:
-        first = self.and_()
-        operands = [first]
-        while self.at("name", "or"):
-            self.next()
-            operands.append(self.and_())
-        if len(operands) == 1:
-            return first
-        return Or(first.column, tuple(_condition(node, "or") for node in operands))
+        return self._chain("or", self.and_, Or)
 
     def and_(self) -> Node:
-        first = self.not_()
+        return self._chain("and", self.not_, And)
+
+    def _chain(self, word: str, operand: Callable[[], Node], node: type[And | Or]) -> Node:
+        """``operand (word operand)*``: one node over every operand, or the operand alone."""
+        first = operand()
         operands = [first]
-        while self.at("name", "and"):
+        while self.at("name", word):
             self.next()
-            operands.append(self.not_())
+            operands.append(operand())
         if len(operands) == 1:
             return first
-        return And(first.column, tuple(_condition(node, "and") for node in operands))
+        return node(first.column, tuple(_condition(each, word) for each in operands))
 
     def not_(self) -> Node:
         if self.at("name", "not"):
