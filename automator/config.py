@@ -8,9 +8,10 @@
 | project_dir    | ``--project``   | ``AUTOMATOR_PROJECT``   | ``.``            |
 | netns          | ``--netns``     | ``AUTOMATOR_NETNS``     | none             |
 
-``project_dir`` holds ``playbooks/`` and ``runbooks/``. ``home`` holds the SQLite database and
-``artifacts/``. ``netns`` names a network namespace the process enters before it starts any
-thread, so that hosts living there (the lab) can be reached.
+``project_dir`` holds ``playbooks/``, ``runbooks/``, ``checks/`` and ``remediations/``.
+``home`` holds the SQLite database and ``artifacts/``. ``netns`` names a network namespace the
+process enters before it starts any thread, so that hosts living there (the lab) can be
+reached.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Settings:
     @property
     def runbooks_dir(self) -> Path:
         return self.project_dir / "runbooks"
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.project_dir / "checks"
 
     @classmethod
     def from_env(

@@ -21,6 +21,7 @@ from automator.inventory import Inventory, load_inventory
 
 if TYPE_CHECKING:
     from automator.jobs import Pipeline
+    from automator.runbooks import Action
     from automator.store import Store
 
 console = Console(highlight=False)
@@ -75,6 +76,7 @@ def setting_options(f: F) -> F:
 # pay for the hooks' web stack or the rules engine at start-up.
 COMMANDS = {
     "approve": "automator.cli._run:approve",
+    "check": "automator.cli._check:check",
     "deny": "automator.cli._run:deny",
     "events": "automator.cli._events:events",
     "inventory": "automator.cli._inventory:inventory",
@@ -82,6 +84,7 @@ COMMANDS = {
     "rules": "automator.cli._rules:rules",
     "run": "automator.cli._run:run",
     "runbooks": "automator.cli._inventory:runbooks",
+    "schedule": "automator.cli._schedule:schedule",
     "serve": "automator.cli._serve:serve",
     "tickets": "automator.cli._tickets:tickets",
 }
@@ -161,10 +164,17 @@ def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pip
     from automator.jobs import Pipeline
     from automator.runbooks import Catalogue
 
+    def checks() -> Action:
+        from automator.checks import check_action, load_checks
+
+        return check_action(load_checks(settings.checks_dir))
+
     pipeline = Pipeline(
         store=open_store(settings),
         inventory=inventory or open_inventory(settings),
-        catalogue=Catalogue(settings.runbooks_dir, settings.playbooks_dir),
+        catalogue=Catalogue(
+            settings.runbooks_dir, settings.playbooks_dir, builtins={"checks": checks}
+        ),
         artifacts_dir=settings.artifacts_dir,
     )
     for run_id in pipeline.recover():

@@ -1,16 +1,27 @@
 """``automator serve``: the embedded default in one process — the monitoring hooks, the
-remediation engine and the clock of waiting runs, on a local worker pool and SQLite."""
+remediation engine, the clock of waiting runs and the schedules (health checks at their cron
+times), on a local worker pool and SQLite."""
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import threading
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from automator.cli._app import console, open_inventory, open_pipeline, pass_settings
 from automator.config import Settings
+from automator.errors import AutomatorError
 from automator.store import utcnow
+
+if TYPE_CHECKING:
+    from automator.schedule import Scheduler
+
+log = logging.getLogger(__name__)
 
 
 @click.command()
@@ -25,11 +36,14 @@ from automator.store import utcnow
 )
 @pass_settings
 def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
-    """Serve the hooks and run the rules of remediations/ on what arrives."""
+    """Serve the hooks, run the rules of remediations/ on what arrives, and run the checks
+    of checks/ at their schedules."""
     from automator.api import approval_routes, create_app, server
+    from automator.checks import CheckService, load_checks, schedule_entries
     from automator.engine import RemediationEngine
     from automator.events import EventIntake
     from automator.rules import Coalescer, RuleEngine, StoreRuleState, load_rulebook
+    from automator.schedule import ScheduleEntry, Scheduler
 
     inventory = open_inventory(settings)
     pipeline = open_pipeline(settings, inventory)
@@ -40,14 +54,40 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
         RuleEngine(rulebook, StoreRuleState(pipeline.store), utcnow, inventory),
         Coalescer(timedelta(seconds=coalesce), utcnow),
     )
+    catalogue = load_checks(settings.checks_dir)
+    checks = CheckService(
+        pipeline.store, pipeline, catalogue, inventory, engine.intake, on_events=engine.wake
+    )
+    by_schedule = {
+        entry.name: [c.name for c in catalogue.checks.values() if c.schedule == entry.cron]
+        for entry in schedule_entries(catalogue)
+    }
+
+    def start(entry: ScheduleEntry, cancel: threading.Event) -> Any:
+        spec = checks.spec(
+            by_schedule[entry.name], requester=f"schedule {entry.name}", time_limit=entry.time_limit
+        )
+        return checks.submit(spec, cancel=cancel)
+
+    scheduler = Scheduler(
+        pipeline.store,
+        schedule_entries(catalogue),
+        start,
+        holder=f"{socket.gethostname()}:{os.getpid()}",
+    )
     app = create_app(settings, pipeline.store, on_ingested=engine.wake)
     app.include_router(approval_routes(pipeline))
     stop = threading.Event()
-    worker = threading.Thread(target=engine.run, args=(stop,), name="engine")
-    worker.start()
+    workers = [
+        threading.Thread(target=engine.run, args=(stop,), name="engine"),
+        threading.Thread(target=_run_schedules, args=(scheduler, stop), name="scheduler"),
+    ]
+    for worker in workers:
+        worker.start()
     console.print(
         f"automator serving on http://{host}:{port} (hooks under /hooks/), "
         f"{len(rulebook)} rules from {settings.project_dir / 'remediations'}, "
+        f"{len(catalogue.checks)} checks on {len(by_schedule)} schedules, "
         f"{len(inventory.hosts)} hosts; Ctrl-C stops"
     )
     try:
@@ -55,5 +95,24 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     finally:
         stop.set()
         engine.wake()
-        worker.join()
+        for worker in workers:
+            worker.join()
+        scheduler.stop()
         pipeline.executor.shutdown()
+
+
+def _run_schedules(scheduler: Scheduler, stop: threading.Event) -> None:
+    """Tick the scheduler whenever it has something to do (at least every 30 s, so that a
+    changed clock or a lapsed lease is noticed); a store that cannot be reached is logged
+    and tried again."""
+    while not stop.is_set():
+        try:
+            started = scheduler.tick()
+        except AutomatorError as exc:
+            log.warning("schedules: %s; trying again in 10 s", exc)
+            stop.wait(10)
+            continue
+        for name in started:
+            log.info("schedule %s started", name)
+        wait = (scheduler.next_wake() - utcnow()).total_seconds()
+        stop.wait(min(max(wait, 0.05), 30))

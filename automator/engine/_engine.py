@@ -174,8 +174,20 @@ class RemediationEngine:
         rule = self.rules.rulebook.get(batch.rule)
         first = self._events.get(batch.decisions[0].event_id or -1)
         incidents = [d for d in batch.decisions if d.incident is not None]
+        own_ticket = _ticket_of(first)
         if incidents:
             ticket_id = self._incident_ticket(incidents[0], first)
+        elif own_ticket is not None and self.tickets.exists(own_ticket):
+            # the alert came with its incident (a failing health check's): the fix goes on
+            # it, and the check that passes again resolves it
+            ticket_id = own_ticket
+            for decision in batch.decisions:
+                self.tickets.add_entry(
+                    ticket_id,
+                    "rule",
+                    ENGINE,
+                    _story(decision, self._events.get(decision.event_id or -1)),
+                )
         else:
             ticket_id = self.tickets.open(
                 kind=TicketKind.INCIDENT,
@@ -203,7 +215,7 @@ class RemediationEngine:
             ticket_id=ticket_id,
             policy=policy_of(rule, first),
             rule=rule.name,
-            resolve_ticket=not incidents,
+            resolve_ticket=not incidents and ticket_id != own_ticket,
             idempotency_key=f"batch:{rule.name}:{batch.opened_at.isoformat()}:"
             f"{','.join(batch.hosts)}",
         )
@@ -216,6 +228,15 @@ class RemediationEngine:
             self.tickets.set_status(ticket_id, TicketStatus.ESCALATED, ENGINE, str(exc))
         for decision in batch.decisions:
             self._events.pop(decision.event_id or -1, None)
+
+
+def _ticket_of(event: Event | None) -> int | None:
+    """The incident an event says it belongs to: label ``ticket`` of automator's own
+    health-check events (monitoring alerts carry no such promise)."""
+    if event is None or event.source != "checks":
+        return None
+    value = event.labels.get("ticket", "")
+    return int(value) if value.isdigit() else None
 
 
 def policy_of(rule: Rule, event: Event | None) -> GuardrailPolicy:

@@ -7,13 +7,16 @@ overwritten. Checking goes on after a problem: ``InventoryError`` lists all of t
 Resolution follows Nornir: a host's field comes from the host, else from its groups in order
 (depth first through their parents), else from defaults. ``data``, ``data.credentials``,
 ``data.ansible_vars`` and ``connection_options`` merge key by key with the same precedence;
-a password or enable secret source (``*_env`` or ``*_file``) counts as one key.
+a password or enable secret source (``*_env`` or ``*_file``) counts as one key. ``data.checks``
+(per-host and per-group settings of the health checks) merges check by check and, inside a
+check, threshold by threshold: a group can lower one metric's warning level and a host turn the
+check off, without repeating the rest.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -43,7 +46,17 @@ _MERGE = "tag:yaml.org,2002:merge"
 _ENTRY_KEYS = ("hostname", "port", "username", "platform", "groups", "data", "connection_options")
 _DEFAULTS_KEYS = tuple(key for key in _ENTRY_KEYS if key != "groups")
 _STRING_DATA = ("site", "tenant", "role", "owner")
-_KNOWN_DATA = (*_STRING_DATA, "criticality", "maintenance", "freeze", "credentials", "ansible_vars")
+_KNOWN_DATA = (
+    *_STRING_DATA,
+    "criticality",
+    "maintenance",
+    "freeze",
+    "credentials",
+    "ansible_vars",
+    "checks",
+)
+_CHECK_KEYS = ("enabled", "thresholds", "params")
+_THRESHOLD_KEYS = ("warning", "critical")
 _CREDENTIAL_KEYS = (
     "username",
     "password_env",
@@ -110,6 +123,7 @@ class _Entry:
     ansible_vars: dict[str, Any] = field(default_factory=dict)
     connection_options: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def set(self, key: str, value: object | None) -> None:
         self.fields[key] = _INVALID if value is None else value
@@ -273,6 +287,8 @@ class _Loader:
                 entry.set(key, self._windows(vnode, here, kind=key))
             elif key == "credentials":
                 entry.credentials.update(self._credentials(vnode, here))
+            elif key == "checks":
+                entry.checks = self._checks(vnode, here)
             else:
                 entry.ansible_vars = self._free_mapping(vnode, here)
 
@@ -466,6 +482,60 @@ class _Loader:
         self._problem(node, path, "must be a date and time like 2026-12-05T20:00:00+00:00")
         return None
 
+    def _checks(self, node: Node, path: str) -> dict[str, dict[str, Any]]:
+        """``checks: {NAME: {enabled: bool, thresholds: {METRIC: {warning, critical}},
+        params: {...}}}``. Whether NAME and METRIC exist is for the check catalogue to say."""
+        result: dict[str, dict[str, Any]] = {}
+        if not isinstance(node, MappingNode):
+            self._problem(node, path, "must be a mapping of check name to its settings")
+            return result
+        for name, _, check_node in self._pairs(node, path):
+            here = f"{path}.{name}"
+            if not isinstance(check_node, MappingNode):
+                self._problem(check_node, here, "must be a mapping (enabled, thresholds, params)")
+                continue
+            settings: dict[str, Any] = {}
+            for key, key_node, value in self._pairs(check_node, here):
+                where = f"{here}.{key}"
+                if key not in _CHECK_KEYS:
+                    self._problem(
+                        key_node, where, f"unknown field (allowed: {', '.join(_CHECK_KEYS)})"
+                    )
+                elif key == "enabled":
+                    flag = self._free(value, where)
+                    if isinstance(flag, bool):
+                        settings[key] = flag
+                    else:
+                        self._problem(value, where, "must be true or false")
+                elif key == "params":
+                    settings[key] = self._free_mapping(value, where)
+                else:
+                    settings[key] = self._thresholds(value, where)
+            result[name] = settings
+        return result
+
+    def _thresholds(self, node: Node, path: str) -> dict[str, dict[str, float]]:
+        result: dict[str, dict[str, float]] = {}
+        if not isinstance(node, MappingNode):
+            self._problem(node, path, "must be a mapping of metric to {warning, critical}")
+            return result
+        for metric, _, levels in self._pairs(node, path):
+            here = f"{path}.{metric}"
+            if not isinstance(levels, MappingNode):
+                self._problem(levels, here, "must be a mapping with warning and/or critical")
+                continue
+            result[metric] = {}
+            for level, key_node, value in self._pairs(levels, here):
+                where = f"{here}.{level}"
+                number = self._free(value, where)
+                if level not in _THRESHOLD_KEYS:
+                    self._problem(key_node, where, "unknown field (allowed: warning, critical)")
+                elif isinstance(number, bool) or not isinstance(number, int | float):
+                    self._problem(value, where, "must be a number")
+                else:
+                    result[metric][level] = float(number)
+        return result
+
     # -- free-form values ------------------------------------------------------------------
 
     def _free_mapping(self, node: Node, path: str) -> dict[str, Any]:
@@ -617,10 +687,30 @@ def _host(chain: list[_Entry], groups: dict[str, _Entry]) -> Host:
         credentials=Credentials(**credentials),
         ansible_vars=MappingProxyType(merged("ansible_vars")),
         data=MappingProxyType(merged("data")),
+        checks=_merged_checks(chain),
         source_file=entry.file,
         source_line=entry.line,
         connection_options=MappingProxyType(merged("connection_options")),
     )
+
+
+def _merged_checks(chain: list[_Entry]) -> Mapping[str, Mapping[str, Any]]:
+    """Check settings merged check by check, field by field and threshold by threshold, the
+    host's own winning over its groups' and theirs over the defaults'."""
+    result: dict[str, dict[str, Any]] = {}
+    for layer in reversed(chain):
+        for name, settings in layer.checks.items():
+            merged = result.setdefault(name, {})
+            for key, value in settings.items():
+                if key == "thresholds":
+                    thresholds = merged.setdefault("thresholds", {})
+                    for metric, levels in value.items():
+                        thresholds[metric] = {**thresholds.get(metric, {}), **levels}
+                elif key == "params":
+                    merged["params"] = {**merged.get("params", {}), **value}
+                else:
+                    merged[key] = value
+    return MappingProxyType(result)
 
 
 def _is_null(node: Node) -> bool:

@@ -169,6 +169,10 @@ class Host:
         default_factory=lambda: MappingProxyType({}), hash=False
     )
     freeze: tuple[MaintenanceWindow, ...] = ()
+    # health-check settings (``data.checks``): {check: {enabled, thresholds, params}}
+    checks: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     @property
     def kind(self) -> str:

@@ -56,6 +56,8 @@ class JobSpec:
     rule: str | None = None
     # resolve the given ticket when the run succeeds (and verifies): a rule's incident
     resolve_ticket: bool = False
+    # open a ticket when none is given; off for check sweeps, whose findings open their own
+    open_ticket: bool = True
 
 
 @dataclass
@@ -64,7 +66,7 @@ class RunSummary:
 
     run_id: int
     job_id: int
-    ticket_id: int
+    ticket_id: int | None
     status: RunStatus
     results: dict[str, HostResult]
     artifacts_dir: Path | None = None

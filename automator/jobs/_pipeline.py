@@ -196,7 +196,7 @@ class Pipeline:
         if claimed is None:
             raise AutomatorError(f"run #{run_id} is not waiting")
         job_row, run = claimed
-        recorded = Recorded(run.id, job_row.id, run.ticket_id or 0, ticket_opened=False)
+        recorded = Recorded(run.id, job_row.id, run.ticket_id, ticket_opened=False)
         try:
             job = self._prepared_from(job_row)
         except AutomatorError as exc:
@@ -228,8 +228,8 @@ class Pipeline:
     def _record(self, job: PreparedJob) -> Recorded:
         spec, action = job.spec, job.action
         names = [host.name for host in job.hosts]
-        ticket_id, opened = spec.ticket_id, spec.ticket_id is None
-        if ticket_id is None:
+        ticket_id, opened = spec.ticket_id, spec.ticket_id is None and spec.open_ticket
+        if opened:
             ticket_id = self.tickets.open(
                 kind=TicketKind.CHANGE if job.changes else TicketKind.REQUEST,
                 title=f"{spec.kind.value} {action.name} on {_plural(len(names), 'host')}",
@@ -240,13 +240,13 @@ class Pipeline:
                 tenant=_common(host.tenant for host in job.hosts),
                 message=f"opened for {spec.kind.value} {action.name} requested by {spec.requester}",
             )
-        else:
+        elif ticket_id is not None:
             self.tickets.add_hosts(ticket_id, names, PIPELINE)
         recorded = self.records.record(spec, action.name, names, job.params, ticket_id, opened)
         mode = " in check mode" if spec.check_mode else ""
         rule = f" (rule {spec.rule})" if spec.rule else ""
-        self.tickets.add_entry(
-            ticket_id,
+        self._log(
+            recorded,
             "job",
             spec.requester,
             f"job #{recorded.job_id}: {action.kind} {action.name}{mode}{rule} on "
@@ -277,14 +277,10 @@ class Pipeline:
         spec = job.spec
         admission = self.gate.admit(job.hosts, spec.policy, spec.rule, self.clock(), job.changes)
         for note in admission.notes:
-            self.tickets.add_entry(
-                recorded.ticket_id, "gate", PIPELINE, note, run_id=recorded.run_id
-            )
+            self._log(recorded, "gate", PIPELINE, note, run_id=recorded.run_id)
         if admission.refused:
             if admission.refused.startswith("circuit breaker"):
-                self.tickets.set_status(
-                    recorded.ticket_id, TicketStatus.ESCALATED, PIPELINE, admission.refused
-                )
+                self._set_status(recorded, TicketStatus.ESCALATED, PIPELINE, admission.refused)
             return self._refuse(recorded, admission.refused)
         if admission.wait_until is not None:
             return self._wait(recorded, "window", admission.wait_until)
@@ -303,13 +299,11 @@ class Pipeline:
         except LockConflict as exc:
             return self._refuse(recorded, str(exc))
         try:
-            artifacts = (
-                self.artifacts_dir / "tickets" / str(recorded.ticket_id) / f"run-{recorded.run_id}"
-            )
+            artifacts = self._run_folder(recorded)
             artifacts.mkdir(parents=True, exist_ok=True)
             self.records.set_running(recorded.run_id, artifacts)
-            self.tickets.add_entry(
-                recorded.ticket_id,
+            self._log(
+                recorded,
                 "run",
                 spec.requester,
                 f"run #{recorded.run_id} started",
@@ -370,16 +364,14 @@ class Pipeline:
         cancel: threading.Event,
     ) -> RunSummary:
         status = run_status(report.results, report.timed_out, report.error, cancel.is_set())
-        folder = artifacts or (
-            self.artifacts_dir / "tickets" / str(recorded.ticket_id) / f"run-{recorded.run_id}"
-        )
+        folder = artifacts or (self._run_folder(recorded))
         folder.mkdir(parents=True, exist_ok=True)
         counts = self.records.finish(
             recorded.run_id, status, report.results, report.error, folder, {}
         )
         summary_line = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-        self.tickets.add_entry(
-            recorded.ticket_id,
+        self._log(
+            recorded,
             "run",
             PIPELINE,
             f"run #{recorded.run_id} {status.value}: {summary_line or 'no host'}"
@@ -411,6 +403,8 @@ class Pipeline:
     ) -> RunSummary:
         """Verify the fix, roll back what does not verify, escalate, or close the ticket."""
         spec, ticket_id = job.spec, recorded.ticket_id
+        if ticket_id is None:  # verify, rollback and escalation need a ticket to act on
+            return summary
         if spec.check_mode or summary.status in (RunStatus.CANCELLED, RunStatus.TIMED_OUT):
             self._settle_ticket(recorded, spec, summary, verified=False)
             return summary
@@ -484,17 +478,17 @@ class Pipeline:
             recorded.ticket_opened or spec.resolve_ticket
         ):
             why = "verified on every host" if verified else "completed on every host"
-            self.tickets.set_status(recorded.ticket_id, TicketStatus.RESOLVED, PIPELINE, why)
+            self._set_status(recorded, TicketStatus.RESOLVED, PIPELINE, why)
         elif summary.status is RunStatus.SUCCEEDED:
-            self.tickets.set_status(
-                recorded.ticket_id,
+            self._set_status(
+                recorded,
                 TicketStatus.IN_PROGRESS,
                 PIPELINE,
                 "run completed on every host",
             )
         else:
-            self.tickets.set_status(
-                recorded.ticket_id,
+            self._set_status(
+                recorded,
                 TicketStatus.IN_PROGRESS,
                 PIPELINE,
                 "run finished with hosts that need attention",
@@ -518,10 +512,32 @@ class Pipeline:
         job = self.prepare(spec)
         return self._execute(job, self._record(job), None, threading.Event(), follow_up=False)
 
+    def _log(
+        self,
+        recorded: Recorded,
+        kind: str,
+        actor: str,
+        message: str,
+        data: dict[str, Any] | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        """A timeline entry on the run's ticket; a job without a ticket (a check sweep: its
+        findings open tickets of their own) keeps its record in the run alone."""
+        if recorded.ticket_id is not None:
+            self.tickets.add_entry(recorded.ticket_id, kind, actor, message, data, run_id=run_id)
+
+    def _set_status(self, recorded: Recorded, status: TicketStatus, actor: str, why: str) -> None:
+        if recorded.ticket_id is not None:
+            self.tickets.set_status(recorded.ticket_id, status, actor, why)
+
+    def _run_folder(self, recorded: Recorded) -> Path:
+        owner = f"tickets/{recorded.ticket_id}" if recorded.ticket_id is not None else "runs"
+        return self.artifacts_dir / owner / f"run-{recorded.run_id}"
+
     def _refuse(self, recorded: Recorded, why: str) -> RunSummary:
         self.records.set_status(recorded.run_id, RunStatus.BLOCKED, error=why)
-        self.tickets.add_entry(
-            recorded.ticket_id,
+        self._log(
+            recorded,
             "gate",
             PIPELINE,
             f"run #{recorded.run_id} refused: {why}",
@@ -555,8 +571,8 @@ class Pipeline:
                 message += f" (escalates at {expires:%Y-%m-%d %H:%M} UTC)"
         else:
             message = f"run #{recorded.run_id} waits until {until:%Y-%m-%d %H:%M %Z}"
-        self.tickets.add_entry(
-            recorded.ticket_id,
+        self._log(
+            recorded,
             "gate",
             PIPELINE,
             message,
@@ -602,7 +618,7 @@ def _summary_of(job: Job, run: Run) -> RunSummary:
     return RunSummary(
         run_id=run.id,
         job_id=job.id,
-        ticket_id=run.ticket_id or 0,
+        ticket_id=run.ticket_id,
         status=RunStatus(run.status),
         results=results_of(run),
         error=run.error,

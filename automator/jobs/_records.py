@@ -25,7 +25,7 @@ class Recorded:
 
     run_id: int
     job_id: int
-    ticket_id: int
+    ticket_id: int | None
     ticket_opened: bool
 
 
@@ -41,7 +41,7 @@ class RunRecords:
         action: str,
         hosts: list[str],
         params: Mapping[str, Any],
-        ticket_id: int,
+        ticket_id: int | None,
         ticket_opened: bool,
     ) -> Recorded:
         with self.store.session() as session:
@@ -102,7 +102,7 @@ class RunRecords:
         run_id: int,
         waiting_for: str,
         not_before: datetime | None,
-        ticket_id: int,
+        ticket_id: int | None,
         expires_at: datetime | None = None,
     ) -> None:
         with self.store.session() as session:
@@ -111,6 +111,9 @@ class RunRecords:
             run.waiting_for = waiting_for
             run.not_before = not_before
             if waiting_for == "approval":
+                # an approval is asked for on a ticket: only changes wait for one, and a
+                # change always has its ticket
+                assert ticket_id is not None
                 session.add(Approval(ticket_id=ticket_id, run_id=run_id, expires_at=expires_at))
 
     def finish(

@@ -29,7 +29,7 @@ Parameters reach a playbook only as extra-vars (data), never through a command l
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,13 +144,25 @@ class Action:
 
 
 class Catalogue:
-    """Finds runbooks in a project's ``runbooks/`` and ``playbooks/`` folders."""
+    """Finds runbooks in a project's ``runbooks/`` and ``playbooks/`` folders.
 
-    def __init__(self, runbooks_dir: Path, playbooks_dir: Path) -> None:
+    ``builtins`` are actions automator itself provides (the health-check sweep), made on
+    demand by name; they come before the folders' runbooks of the same name.
+    """
+
+    def __init__(
+        self,
+        runbooks_dir: Path,
+        playbooks_dir: Path,
+        builtins: Mapping[str, Callable[[], Action]] | None = None,
+    ) -> None:
         self.runbooks_dir = runbooks_dir
         self.playbooks_dir = playbooks_dir
+        self.builtins = dict(builtins or {})
 
     def get(self, name: str) -> Action:
+        if name in self.builtins:
+            return self.builtins[name]()
         if not _NAME.match(name):
             raise ActionNotFound(f"{name!r} is not a valid runbook name")
         declared = self.runbooks_dir / f"{name}.yaml"

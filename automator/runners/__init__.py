@@ -23,7 +23,14 @@ from automator.runners._base import (
     RunReport,
     Timeouts,
 )
-from automator.runners._specs import CommandsTask, ConfigTask, NornirTaskSpec, Verify
+from automator.runners._specs import (
+    Collect,
+    CollectTask,
+    CommandsTask,
+    ConfigTask,
+    NornirTaskSpec,
+    Verify,
+)
 
 if TYPE_CHECKING:
     from automator.runners._ansible import AnsibleRunner
@@ -40,6 +47,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AnsibleRunner",
+    "Collect",
+    "CollectTask",
     "CommandsTask",
     "ConfigTask",
     "HostResult",

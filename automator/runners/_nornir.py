@@ -25,7 +25,7 @@ from automator.inventory import Host
 from automator.runners._base import HostResult, Outcome, ProgressEvent, RunContext, RunReport
 from automator.runners._classify import Cancelled, JobTimeLimit, classify
 from automator.runners._paramiko import CONNECTION_NAME as PARAMIKO
-from automator.runners._specs import CommandsTask, ConfigTask, NornirTaskSpec
+from automator.runners._specs import CollectTask, CommandsTask, ConfigTask, NornirTaskSpec
 from automator.runners._tasks import (
     NETMIKO,
     NothingToRun,
@@ -105,7 +105,8 @@ class _Progress:
 
 
 class NornirRunner:
-    """Runs a :class:`CommandsTask` or :class:`ConfigTask` on hosts through Nornir."""
+    """Runs a :class:`CommandsTask`, :class:`ConfigTask` or :class:`CollectTask` on hosts
+    through Nornir."""
 
     def __init__(self, spec: NornirTaskSpec) -> None:
         self.spec = spec
@@ -153,6 +154,10 @@ def _dispatch(
     task: Task, spec: NornirTaskSpec, kinds: dict[str, str], context: RunContext
 ) -> Result:
     kind = kinds[task.host.name]
+    if isinstance(spec, CollectTask):
+        from automator.runners._collect import collect
+
+        return collect(task, spec, kind, context.timeouts.command)
     if isinstance(spec, ConfigTask):
         return push_config(
             task, spec, kind, context.timeouts.command, context.check_mode, context.cancel

@@ -33,4 +33,22 @@ class ConfigTask:
     changes: bool = True
 
 
-NornirTaskSpec = CommandsTask | ConfigTask
+@dataclass(frozen=True)
+class Collect:
+    """What to fetch from one host: command outputs (servers, network gear) or SNMP values
+    by name (facility gear: ``name -> OID``)."""
+
+    commands: tuple[str, ...] = ()
+    snmp: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectTask:
+    """Fetch outputs without judging them: a command's exit status is data, not a failure.
+    Each host gets its own list (what to fetch depends on the host's checks)."""
+
+    per_host: Mapping[str, Collect]
+    changes: bool = False
+
+
+NornirTaskSpec = CommandsTask | ConfigTask | CollectTask

@@ -5,7 +5,8 @@ automator but ``automator.errors``.
 """
 
 # every table module, so that Base.metadata (and Alembic) sees them all
-from automator.store import _events, _rules  # noqa: F401
+from automator.store import _checks, _events, _rules, _schedule  # noqa: F401
+from automator.store._checks import CheckResultRow, CheckState, InspectionReport, Measurement
 from automator.store._db import Store
 from automator.store._models import (
     Approval,
@@ -26,10 +27,14 @@ __all__ = [
     "Approval",
     "Base",
     "BreakerReset",
+    "CheckResultRow",
+    "CheckState",
     "HostLock",
     "HostResultRow",
     "IncidentTicket",
+    "InspectionReport",
     "Job",
+    "Measurement",
     "Run",
     "Store",
     "Ticket",

@@ -77,6 +77,10 @@ class TicketService:
             _entry(session, ticket, "opened", actor, message or title)
             return ticket.id
 
+    def exists(self, ticket_id: int) -> bool:
+        with self.store.session() as session:
+            return session.get(Ticket, ticket_id) is not None
+
     def require(self, ticket_id: int) -> None:
         """Raise TicketNotFound unless the ticket exists."""
         with self.store.session() as session:

@@ -1,0 +1,209 @@
+"""Run checks on hosts: collect what each host's checks need in one pass, then parse and
+judge each check. Implements the runners' ``Runner`` protocol, so a check sweep goes through
+the pipeline like any job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from automator.checks._judge import judge, thresholds_for, unknown
+from automator.checks._loader import PLACEHOLDER as _PLACEHOLDER
+from automator.checks._model import CheckDef, CheckResult, Metric, Status, worst
+from automator.inventory import Host
+from automator.runners import (
+    Collect,
+    CollectTask,
+    HostResult,
+    NornirRunner,
+    Outcome,
+    RunContext,
+    RunReport,
+)
+from automator.store import utcnow
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One check as it runs on one host: its commands with the host's parameters filled in
+    (one set per value of a list parameter) and its thresholds with the host's overrides."""
+
+    check: CheckDef
+    instances: tuple[tuple[tuple[str, ...], Mapping[str, Any]], ...]  # (commands, options)
+    metrics: Mapping[str, Metric]
+
+
+def plan(checks: Sequence[CheckDef], host: Host) -> list[Planned]:
+    """The checks that apply to ``host`` and are not turned off for it."""
+    planned = []
+    for check in checks:
+        settings = host.checks.get(check.name, {})
+        if not check.applies(host.platform, host.kind) or settings.get("enabled") is False:
+            continue
+        params = {**check.params, **settings.get("params", {})}
+        commands = check.commands_for(host.platform, host.kind)
+        if not commands and not check.snmp:
+            continue
+        planned.append(
+            Planned(
+                check, tuple(_instances(commands, params, check)), thresholds_for(check, settings)
+            )
+        )
+    return planned
+
+
+def _instances(
+    commands: tuple[str, ...], params: Mapping[str, Any], check: CheckDef
+) -> list[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """A list-valued parameter a command uses (``service: [sshd, cron]``) runs the commands
+    once per value; the parser sees that value in its options. Other parameters reach the
+    parser as options as they are (``expected_up: [Gi0/1]``)."""
+    used = {name for command in commands for name in _PLACEHOLDER.findall(command)}
+    listed = [name for name in sorted(used) if isinstance(params.get(name), list)]
+    if not listed:
+        return [(tuple(c.format(**params) for c in commands), {**check.parse_options, **params})]
+    name = listed[0]
+    return [
+        (
+            tuple(c.format(**{**params, name: value}) for c in commands),
+            {**check.parse_options, **params, name: value},
+        )
+        for value in params[name]
+    ]
+
+
+class CheckRunner:
+    """Collects with Nornir (paramiko, netmiko, SNMP), then parses and judges per check.
+
+    A host's outcome is ``failed`` when one of its checks is critical or unknown, ``ok``
+    otherwise (warnings are in its data); unreachable stays unreachable and every one of its
+    checks is ``unknown``. ``data["checks"]`` holds every check's result.
+    """
+
+    def __init__(self, checks: Sequence[CheckDef], clock: Callable[[], datetime] = utcnow) -> None:
+        self.checks = checks
+        self.clock = clock
+
+    def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
+        names = set(context.params.get("checks") or ())
+        checks = [check for check in self.checks if not names or check.name in names]
+        plans = {host.name: plan(checks, host) for host in hosts}
+        per_host = {
+            name: Collect(
+                commands=tuple(
+                    dict.fromkeys(
+                        command
+                        for planned in planned_checks
+                        for commands, _ in planned.instances
+                        for command in commands
+                    )
+                ),
+                snmp={
+                    f"{planned.check.name}.{value}": oid
+                    for planned in planned_checks
+                    for value, oid in planned.check.snmp.items()
+                },
+            )
+            for name, planned_checks in plans.items()
+        }
+        targets = [host for host in hosts if plans[host.name]]
+        report = NornirRunner(CollectTask(per_host)).run(targets, context) if targets else None
+        now = self.clock()
+        results: dict[str, HostResult] = {}
+        for host in hosts:
+            if not plans[host.name]:
+                results[host.name] = HostResult(
+                    host.name, Outcome.SKIPPED, error="no check applies to this host"
+                )
+                continue
+            assert report is not None
+            collected = report.results[host.name]
+            results[host.name] = self._judge_host(host, plans[host.name], collected, now)
+        return RunReport(
+            results=results,
+            artifacts_dir=report.artifacts_dir if report else None,
+            timed_out=bool(report and report.timed_out),
+            error=report.error if report else None,
+        )
+
+    def _judge_host(
+        self, host: Host, planned: list[Planned], collected: HostResult, now: datetime
+    ) -> HostResult:
+        if collected.outcome not in (Outcome.OK, Outcome.CHANGED):
+            why = f"not checked: {collected.outcome.value}: {collected.error or 'no answer'}"
+            checks = {p.check.name: unknown(p.check.name, host.name, why) for p in planned}
+            return HostResult(
+                host.name,
+                collected.outcome,
+                output=collected.output,
+                data={"checks": {name: r.to_json() for name, r in checks.items()}},
+                error=collected.error,
+                duration=collected.duration,
+                started_at=collected.started_at,
+            )
+        outputs = {out["command"]: out for out in collected.data.get("outputs", ())}
+        snmp = collected.data.get("snmp", {})
+        checks = {p.check.name: _run_one(p, host, outputs, snmp, now) for p in planned}
+        status = worst(result.status for result in checks.values())
+        failing = [r for r in checks.values() if r.status in (Status.CRITICAL, Status.UNKNOWN)]
+        return HostResult(
+            host.name,
+            Outcome.FAILED if failing else Outcome.OK,
+            output="\n\n".join(
+                f"== {r.check}: {r.status.value}: {r.summary}\n{r.raw}".rstrip()
+                for r in checks.values()
+            ),
+            data={
+                "status": status.value,
+                "checks": {name: result.to_json() for name, result in checks.items()},
+            },
+            error=(
+                "; ".join(f"{r.check} {r.status.value}: {r.summary}" for r in failing)[:500] or None
+            ),
+            duration=collected.duration,
+            started_at=collected.started_at,
+        )
+
+
+def _run_one(
+    planned: Planned,
+    host: Host,
+    outputs: Mapping[str, Mapping[str, Any]],
+    snmp: Mapping[str, Any],
+    now: datetime,
+) -> CheckResult:
+    from automator.checks._parsers import CommandOutput, ParseContext, ParseError, parse
+
+    check = planned.check
+    records: list[dict[str, Any]] = []
+    raws: list[str] = []
+    try:
+        for commands, options in planned.instances:
+            fetched = [
+                CommandOutput(c, str(outputs[c]["output"]), outputs[c]["rc"]) for c in commands
+            ]
+            for name in check.snmp:
+                value = snmp.get(f"{check.name}.{name}")
+                if value is not None:
+                    fetched.append(CommandOutput(name, str(value)))
+            raws.extend(_shown(out.command, out.output, bool(check.snmp)) for out in fetched)
+            context = ParseContext(platform=host.platform, now=now, options=options)
+            records.extend(parse(check.parser, fetched, context))
+    except ParseError as exc:
+        raw = "\n".join(raws) if check.keep_raw else _withheld(raws)
+        return unknown(check.name, host.name, f"output did not parse: {exc}", raw)
+    except KeyError as exc:  # a command's output is missing: the collection was cut short
+        return unknown(check.name, host.name, f"no output for {exc}")
+    raw = "\n".join(raws) if check.keep_raw else _withheld(raws)
+    return judge(check, host.name, records, planned.metrics, raw)
+
+
+def _shown(command: str, output: str, is_snmp: bool) -> str:
+    return f"{command} = {output}" if is_snmp else f"$ {command}\n{output}".rstrip()
+
+
+def _withheld(raws: list[str]) -> str:
+    lines = sum(raw.count("\n") + 1 for raw in raws)
+    return f"(output not kept: it may hold secrets; {lines} lines judged)"
