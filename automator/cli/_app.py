@@ -81,6 +81,7 @@ COMMANDS = {
     "events": "automator.cli._events:events",
     "inventory": "automator.cli._inventory:inventory",
     "lab": "automator.cli._lab:lab",
+    "report": "automator.cli._report:report",
     "rules": "automator.cli._rules:rules",
     "run": "automator.cli._run:run",
     "runbooks": "automator.cli._inventory:runbooks",

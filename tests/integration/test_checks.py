@@ -1,0 +1,290 @@
+"""Health checks on the lab's real parts: sshd hosts over paramiko, the recorded-output
+switch simulator over netmiko, a UPS served by net-snmp's snmpd over SNMP. Faults are made
+for real (a small filesystem filled up, a service stopped, an interface down, error counters
+rising, a UPS on battery warming day by day); the right tickets open, then resolve once the
+faults are cleared."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from automator.checks import CheckService, Status, SweepSummary, check_action, load_checks
+from automator.events import EventIntake
+from automator.inventory import load_inventory
+from automator.jobs import Pipeline
+from automator.lab._simulator import reset_output, set_output
+from automator.lab._snmpd import set_values
+from automator.runbooks import Catalogue
+from automator.store import CheckState, Store, Ticket, utcnow
+from automator.tickets import TicketService
+
+from .helpers import PROJECT, ssh, stopped
+
+REPO = Path(__file__).resolve().parents[2]
+AUTOMATOR = [sys.executable, "-m", "automator.cli"]
+UP = "GigabitEthernet0/2 is up, line protocol is up (connected)"
+DOWN = "GigabitEthernet0/2 is down, line protocol is down (notconnect)"
+
+
+class Clock:
+    """The sweeps' clock: a day passes between the sweeps of a trend."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+
+@dataclass
+class World:
+    service: CheckService
+    store: Store
+    clock: Clock
+
+    def sweep(self, limit: str, *checks: str) -> SweepSummary:
+        return self.service.run(self.service.spec(list(checks), limit, "pytest", forks=10))
+
+    def state(self, host: str, check: str) -> CheckState:
+        with self.store.session() as session:
+            state = session.get(CheckState, (host, check))
+            assert state is not None, (host, check)
+            session.expunge(state)
+            return state
+
+    def ticket(self, ticket_id: int | None) -> Ticket:
+        assert ticket_id is not None
+        return TicketService(self.store).get(ticket_id)
+
+
+@pytest.fixture
+def world(lab, tmp_path) -> Iterator[World]:
+    inventory = load_inventory(lab.inventory_dir)
+    store = Store.open(f"sqlite:///{tmp_path / 'automator.db'}")
+    catalogue = load_checks(REPO / "checks")
+    clock = Clock()
+    pipeline = Pipeline(
+        store,
+        inventory,
+        Catalogue(
+            PROJECT / "runbooks",
+            PROJECT / "playbooks",
+            builtins={"checks": lambda: check_action(catalogue, clock)},
+        ),
+        tmp_path / "artifacts",
+    )
+    yield World(CheckService(store, pipeline, catalogue, inventory, clock=clock), store, clock)
+    pipeline.executor.shutdown()
+    store.dispose()
+
+
+def result(summary: SweepSummary, host: str, check: str):  # type: ignore[no-untyped-def]
+    return next(r for r in summary.results if r.host == host and r.check == check)
+
+
+def finding(summary: SweepSummary, host: str, check: str, metric: str, item: str = ""):  # type: ignore[no-untyped-def]
+    return next(
+        f
+        for f in result(summary, host, check).findings
+        if f.metric == metric and f.item == item and not f.trend
+    )
+
+
+def test_faults_open_the_right_tickets_which_resolve_once_cleared(lab, world):
+    inventory = load_inventory(lab.inventory_dir)
+    h1, h2 = inventory.get("atesth1"), inventory.get("atesth2")
+    outputs, ups = lab.sim_outputs_dir, lab.facility_values_file("ups1")
+    limit = "atesth1,atesth2,sim1,sim2,ups1"
+    checks = ("linux-disk", "linux-service", "ios-interfaces", "ups")
+    for host in (h1, h2):
+        assert ssh(host, "/etc/init.d/labsvc start")[0] == 0
+    healthy = world.sweep(limit, *checks)
+    assert {(r.host, r.check): r.status for r in healthy.results if r.status.failing} == {}
+    assert healthy.opened == []
+
+    # the faults, made for real
+    rc, out = ssh(
+        h1,
+        "mkdir -p /srv/full && mount -t tmpfs -o size=1m tmpfs /srv/full && "
+        "dd if=/dev/zero of=/srv/full/fill bs=1k count=1000 2>&1",
+    )
+    assert rc == 0, out
+    assert ssh(h2, "/etc/init.d/labsvc stop")[0] == 0
+    show = (outputs / "_default" / "show_interfaces.txt").read_text()
+    assert UP in show
+    set_output(outputs, "sim1", "show interfaces", show.replace(UP, DOWN))
+    set_values(ups, {"upsOutputSource": 5, "upsSecondsOnBattery": 300, "upsBatteryTemperature": 30})
+    try:
+        world.clock.now += timedelta(days=1)
+        day1 = world.sweep(limit, *checks)
+        assert (
+            finding(day1, "atesth1", "linux-disk", "used_pct", "/srv/full").status
+            is Status.CRITICAL
+        )
+        assert result(day1, "atesth2", "linux-service").status is Status.CRITICAL
+        assert finding(day1, "sim1", "ios-interfaces", "down", "GigabitEthernet0/2").value == 1
+        assert result(day1, "sim1", "ios-interfaces").status is Status.CRITICAL
+        assert result(day1, "sim2", "ios-interfaces").status is Status.OK
+        assert finding(day1, "ups1", "ups", "on_battery").status is Status.WARNING
+        assert len(day1.opened) == 4
+        tickets = {
+            (r.host, r.check): world.ticket(world.state(r.host, r.check).ticket_id)
+            for r in day1.results
+            if r.status.failing
+        }
+        assert set(tickets) == {
+            ("atesth1", "linux-disk"),
+            ("atesth2", "linux-service"),
+            ("sim1", "ios-interfaces"),
+            ("ups1", "ups"),
+        }
+        disk = tickets["atesth1", "linux-disk"]
+        assert (disk.kind, disk.priority, disk.owner) == ("incident", "P2", h1.owner)
+        assert tickets["ups1", "ups"].priority == "P2"  # a warning: one under the check's P1
+        raw = result(day1, "atesth1", "linux-disk").raw
+        assert "/srv/full" in raw and "$ df -P -k" in raw
+
+        # day 2: error counters start rising on sim2, the UPS battery warms
+        counters = "     0 input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored"
+        assert counters in show
+        set_output(
+            outputs,
+            "sim2",
+            "show interfaces",
+            show.replace(
+                counters, "     42 input errors, 40 CRC, 0 frame, 0 overrun, 0 ignored", 1
+            ),
+        )
+        set_values(ups, {"upsBatteryTemperature": 31})
+        world.clock.now += timedelta(days=1)
+        day2 = world.sweep(limit, *checks)
+        assert day2.opened != [] and len(day2.opened) == 1  # sim2's rising counters
+        trend = [f for f in result(day2, "sim2", "ios-interfaces").findings if f.trend]
+        assert {f.metric for f in trend} == {"input_errors", "crc"}
+        assert all(f.item == "GigabitEthernet0/1" for f in trend)
+        # recurring failures update their tickets, they do not open others
+        assert set(day2.updated) >= {t.id for t in tickets.values()}
+
+        # day 3: the UPS battery is still under 40 °C, but warming steadily
+        set_values(ups, {"upsBatteryTemperature": 32})
+        world.clock.now += timedelta(days=1)
+        day3 = world.sweep(limit, "ups")
+        temperature = finding(day3, "ups1", "ups", "battery_temperature_c")
+        assert temperature.value == 32 and temperature.status is Status.OK
+        warming = [f for f in result(day3, "ups1", "ups").findings if f.trend]
+        assert warming and "battery_temperature_c trend: rising +1" in warming[0].message
+        timeline = [e.message for e in world.ticket(tickets["ups1", "ups"].id).entries]
+        assert any("still warning" in m and "rising" in m for m in timeline)
+    finally:
+        ssh(h1, "umount /srv/full; rmdir /srv/full")
+        ssh(h2, "/etc/init.d/labsvc start")
+        reset_output(outputs, "sim1", "show interfaces")
+        reset_output(outputs, "sim2", "show interfaces")
+        set_values(
+            ups, {"upsOutputSource": 3, "upsSecondsOnBattery": 0, "upsBatteryTemperature": 24}
+        )
+
+    world.clock.now += timedelta(days=1)
+    cleared = world.sweep(limit, *checks)
+    assert [r for r in cleared.results if r.status.failing] == []
+    assert len(cleared.resolved) == 5
+    for ticket_id in cleared.resolved:
+        ticket = world.ticket(ticket_id)
+        assert ticket.status == "resolved"
+        assert "passes again" in ticket.entries[-2].message
+
+    events = EventIntake(world.store).list_events(source="checks", limit=50)
+    fired = {(e.event.host, e.event.labels["check"]) for e in events if e.event.status == "firing"}
+    assert ("sim1", "ios-interfaces") in fired and ("ups1", "ups") in fired
+    resolved = [e for e in events if e.event.status == "resolved"]
+    assert len(resolved) == 5 and all(e.firing_event_id for e in resolved)
+
+
+def test_an_unreachable_host_is_one_ticket_and_its_checks_unknown(lab, world):
+    with stopped(lab, "atesth3"):
+        summary = world.sweep("atesth3", "linux-disk", "linux-memory")
+    assert {r.status for r in summary.results if r.host == "atesth3"} == {Status.UNKNOWN}
+    assert all("not checked: unreachable" in r.summary for r in summary.results)
+    assert summary.run.results["atesth3"].outcome.value == "unreachable"
+    [ticket_id] = summary.opened
+    assert world.ticket(ticket_id).title.startswith("reachable critical on atesth3")
+    world.clock.now += timedelta(hours=1)
+    back = world.sweep("atesth3", "linux-disk", "linux-memory")
+    assert back.resolved == [ticket_id]
+
+
+def test_output_that_does_not_parse_is_unknown_and_kept(lab, world):
+    outputs = lab.sim_outputs_dir
+    set_output(outputs, "sim3", "show processes cpu", "%SYS-3-CPUHOG: garbled\nno table here\n")
+    try:
+        summary = world.sweep("sim3", "ios-cpu")
+    finally:
+        reset_output(outputs, "sim3", "show processes cpu")
+    cpu = result(summary, "sim3", "ios-cpu")
+    assert cpu.status is Status.UNKNOWN
+    assert "did not parse" in cpu.summary
+    assert "no table here" in cpu.raw
+    assert summary.run.results["sim3"].outcome.value == "failed"
+
+
+def test_the_simulated_switches_pass_every_network_check(lab, world):
+    summary = world.sweep("sim1,sim2,sim3,ups1,pdu1,crac1")
+    failing = {(r.host, r.check): r.summary for r in summary.results if r.status.failing}
+    assert failing == {}
+    checked = {r.check for r in summary.results}
+    assert {"ios-bgp", "ios-environment", "ios-config-saved", "ups", "pdu", "cooling"} <= checked
+
+
+def test_running_configuration_is_judged_but_never_stored(lab, world):
+    summary = world.sweep("sim1", "ios-config-saved")
+    saved = result(summary, "sim1", "ios-config-saved")
+    assert saved.status is Status.OK
+    assert "not kept" in saved.raw and "enable secret" not in saved.raw
+    with world.store.session() as session:
+        from automator.store import CheckResultRow, HostResultRow
+
+        rows = session.scalars(select(CheckResultRow.raw)).all()
+        outputs = session.scalars(select(HostResultRow.output)).all()
+    assert not any("hostname sim1" in text for text in [*rows, *outputs])
+
+
+def test_the_check_command(lab, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATOR_")}
+    env.update(
+        AUTOMATOR_HOME=str(tmp_path / "home"),
+        AUTOMATOR_INVENTORY=str(lab.inventory_dir),
+        AUTOMATOR_PROJECT=str(REPO),
+        COLUMNS="200",
+        NO_COLOR="1",
+    )
+
+    def automator(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*AUTOMATOR, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    listed = automator("check", "--list")
+    assert listed.returncode == 0 and "linux-disk" in listed.stdout and "ups" in listed.stdout
+    ok = automator("check", "--limit", "sim1,ups1", "--check", "ios-cpu", "--check", "ups")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "2 ok on 2 hosts" in ok.stdout
+    outputs = lab.sim_outputs_dir
+    set_output(outputs, "sim2", "show processes cpu", "garbage\n")
+    try:
+        bad = automator("check", "--limit", "sim2", "--check", "ios-cpu")
+    finally:
+        reset_output(outputs, "sim2", "show processes cpu")
+    assert bad.returncode == 2
+    assert "unknown" in bad.stdout and "tickets opened: #" in bad.stdout
+    wrong = automator("check", "--check", "nope")
+    assert wrong.returncode != 0 and "no check named 'nope'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
