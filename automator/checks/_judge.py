@@ -36,13 +36,15 @@ def thresholds_for(check: CheckDef, overrides: Mapping[str, Any]) -> dict[str, M
 def judge(
     check: CheckDef, host: str, records: Sequence[Record], metrics: Mapping[str, Metric], raw: str
 ) -> CheckResult:
-    """One finding per judged value per record; a value no record carries is ``unknown``."""
+    """One finding per judged value per record. A record's None is "not measured for this
+    item" (a VLAN interface has no output error counter); a value that no record measures at
+    all is ``unknown``."""
     findings: list[Finding] = []
     seen: set[str] = set()
     for record in records:
         item = str(record.get("item") or "")
         for name, metric in metrics.items():
-            if name not in record:
+            if record.get(name) is None:
                 continue
             seen.add(name)
             findings.append(_finding(metric, item, record[name]))

@@ -19,6 +19,7 @@
     params: {service: sshd}          # defaults; per group/host in the inventory's data.checks
     allow_empty: false               # an answer with no rows is ok (no BGP neighbours), not unknown
     keep_raw: true                   # false: the output may hold secrets; judged, never stored
+    enabled: true                    # false: opt-in, only where data.checks.NAME.enabled is true
 
 Every problem of every file is reported at once as ``FILE:LINE: field: message``.
 """
@@ -45,6 +46,7 @@ _FIELDS = (
     "applies_to",
     "commands",
     "description",
+    "enabled",
     "keep_raw",
     "owner",
     "params",
@@ -202,6 +204,7 @@ class _Reader(YamlSource):
             params=params,
             allow_empty=self.boolean(fields.value("allow_empty"), "allow_empty", False),
             keep_raw=self.boolean(fields.value("keep_raw"), "keep_raw", True),
+            enabled=self.boolean(fields.value("enabled"), "enabled", True),
             source=self.path,
             line=root.start_mark.line + 1,
         )

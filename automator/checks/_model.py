@@ -124,6 +124,8 @@ class CheckDef:
     timeout: float = 60.0
     params: Mapping[str, Any] = field(default_factory=dict)
     allow_empty: bool = False
+    # False: opt-in, runs only where the inventory's data.checks.NAME.enabled says true
+    enabled: bool = True
     # False for outputs that may hold secrets (a running configuration): judged, not kept
     keep_raw: bool = True
     source: Path = Path()
@@ -204,7 +206,7 @@ class CheckResult:
         self.findings.append(finding)
         if self.status is Status.OK:
             self.status = Status.WARNING
-            self.summary = finding.message
+        self.summary = summarise(self.findings)
 
 
 def summarise(findings: list[Finding]) -> str:

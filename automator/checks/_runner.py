@@ -40,7 +40,9 @@ def plan(checks: Sequence[CheckDef], host: Host) -> list[Planned]:
     planned = []
     for check in checks:
         settings = host.checks.get(check.name, {})
-        if not check.applies(host.platform, host.kind) or settings.get("enabled") is False:
+        if not check.applies(host.platform, host.kind) or not settings.get(
+            "enabled", check.enabled
+        ):
             continue
         params = {**check.params, **settings.get("params", {})}
         commands = check.commands_for(host.platform, host.kind)

@@ -7,7 +7,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from automator.cli._app import console, open_inventory, open_pipeline, open_store, pass_settings
+from automator.cli._app import (
+    console,
+    err_console,
+    open_inventory,
+    open_pipeline,
+    open_store,
+    pass_settings,
+)
 from automator.cli._app import requester as who
 from automator.config import Settings
 
@@ -88,7 +95,10 @@ def check(
     counts = summary.counts()
     line = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing checked"
     hosts = len({result.host for result in summary.results})
-    console.print(f"run #{summary.run.run_id}: {line} on {hosts} hosts ({summary.run.status})")
+    run = summary.run
+    console.print(f"run #{run.run_id}: {line} on {hosts} hosts ({run.status.value})")
+    if run.error:
+        err_console.print(f"[red]run #{run.run_id}: {escape(run.error)}[/]")
     for verb, tickets in (
         ("opened", summary.opened),
         ("updated", summary.updated),
@@ -98,7 +108,7 @@ def check(
             shown = ", ".join(f"#{t}" for t in tickets[:15])
             more = f" (+{len(tickets) - 15})" if len(tickets) > 15 else ""
             console.print(f"tickets {verb}: {shown}{more}")
-    if counts["critical"] or counts["unknown"]:
+    if counts["critical"] or counts["unknown"] or not summary.results:
         return 2
     return 1 if counts["warning"] else 0
 

@@ -1,4 +1,4 @@
-"""``automator lab up|down|status``: the local lab of Linux hosts and simulated switches."""
+"""``automator lab up|down|status``: the local lab of Linux hosts and simulated gear."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from rich.table import Table
 
 from automator.cli._app import pass_settings
 from automator.config import Settings
-from automator.lab import Lab, LabSpec, LabStatus
+from automator.errors import LabError
+from automator.lab import FACILITY_KINDS, Lab, LabSpec, LabStatus
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -41,21 +42,53 @@ def _state_dir(settings: Settings, state: Path | None) -> Path:
 def lab() -> None:
     """Stand up, inspect and tear down the lab on this machine (needs root).
 
-    Hosts are network namespaces running their own sshd; switches are simulated Cisco IOS
-    devices. Both are reached from the controller namespace: export AUTOMATOR_NETNS.
+    Hosts are network namespaces running their own sshd; switches and sims are simulated Cisco
+    IOS devices; UPSes, PDUs and coolers are net-snmp agents. All are reached from the
+    controller namespace: export AUTOMATOR_NETNS.
     """
 
 
 @lab.command()
 @click.option("--hosts", default=3, show_default=True, help="Number of Linux hosts (0-200).")
 @click.option("--switches", default=2, show_default=True, help="Number of switches (0-500).")
+@click.option(
+    "--sims",
+    default=0,
+    show_default=True,
+    help="Number of recorded-output Cisco IOS devices (0-500).",
+)
+@click.option("--ups", default=0, show_default=True, help="Number of UPSes (SNMP).")
+@click.option("--pdus", default=0, show_default=True, help="Number of PDUs (SNMP).")
+@click.option("--coolers", default=0, show_default=True, help="Number of cooling units (SNMP).")
 @_where
 @pass_settings
-def up(settings: Settings, hosts: int, switches: int, state: Path | None, prefix: str) -> None:
-    """Bring the lab up (replacing a previous one) and write its inventory."""
-    the_lab = Lab(
-        LabSpec(_state_dir(settings, state), prefix=prefix, hosts=hosts, switches=switches)
+def up(
+    settings: Settings,
+    hosts: int,
+    switches: int,
+    sims: int,
+    ups: int,
+    pdus: int,
+    coolers: int,
+    state: Path | None,
+    prefix: str,
+) -> None:
+    """Bring the lab up (replacing a previous one) and write its inventory.
+
+    UPSes, PDUs and coolers together: at most 50.
+    """
+    spec = LabSpec(
+        _state_dir(settings, state),
+        prefix=prefix,
+        hosts=hosts,
+        switches=switches,
+        sims=sims,
+        ups=ups,
+        pdus=pdus,
+        coolers=coolers,
     )
+    _refuse_foreign_inventory(settings.inventory_dir)
+    the_lab = Lab(spec)
     status = the_lab.up()
     the_lab.write_inventory(settings.inventory_dir)
     console = Console()
@@ -74,7 +107,7 @@ def up(settings: Settings, hosts: int, switches: int, state: Path | None, prefix
 @_where
 @pass_settings
 def down(settings: Settings, state: Path | None, prefix: str) -> None:
-    """Stop every host and switch of the lab and delete its namespaces."""
+    """Stop every host and device of the lab and delete its namespaces."""
     started = time.monotonic()
     Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).down()
     Console().print(f"Lab {prefix!r} is down ({time.monotonic() - started:.1f} s).", markup=False)
@@ -84,7 +117,7 @@ def down(settings: Settings, state: Path | None, prefix: str) -> None:
 @_where
 @pass_settings
 def status(settings: Settings, state: Path | None, prefix: str) -> None:
-    """Show which hosts and switches of the lab answer."""
+    """Show which hosts and devices of the lab answer."""
     lab_status = Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).status()
     console = Console()
     if lab_status.seconds_to_start is None:
@@ -103,8 +136,31 @@ def _table(status: LabStatus) -> Table:
         table.add_row(host.name, "linux", f"{host.address}:22", _state(host.up))
     for switch in status.switches:
         table.add_row(switch.name, "cisco_ios", f"127.0.0.1:{switch.port}", _state(switch.up))
+    for sim in status.sims:
+        table.add_row(sim.name, "cisco_ios (sim)", f"127.0.0.1:{sim.port}", _state(sim.up))
+    for device in status.facility:
+        platform = FACILITY_KINDS[device.kind].platform
+        table.add_row(device.name, platform, f"127.0.0.1:{device.port}/udp", _state(device.up))
     return table
 
 
 def _state(up: bool) -> str:
     return "[green]up[/green]" if up else "[red]down[/red]"
+
+
+def _refuse_foreign_inventory(directory: Path) -> None:
+    """``lab up`` rewrites the inventory folder: never one that a person keeps (the default
+    ``./inventory`` of a project), only one a lab wrote before."""
+    hosts = directory / "hosts.yaml"
+    try:
+        first = hosts.read_text(encoding="utf-8").split("\n", 1)[0]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabError(f"{hosts}: cannot read it to check who wrote it: {exc}") from None
+    if not first.startswith("# Lab "):
+        raise LabError(
+            f"{directory} holds an inventory that `automator lab up` did not write; it would "
+            "be overwritten. Give the lab its own folder: --inventory DIR (or "
+            "AUTOMATOR_INVENTORY)"
+        )

@@ -84,7 +84,7 @@ class Pipeline:
         self.artifacts_dir = artifacts_dir
         self.executor = executor or LocalExecutor()
         # Tests of the pipeline's own logic swap the runner, never the libraries under it.
-        self.runner_for = runner_for or Action.runner
+        self.runner_for = runner_for or _own_runner
         self.clock = clock
         self.tickets = TicketService(store)
         self.locks = HostLocks(store)
@@ -612,6 +612,10 @@ class Pipeline:
             resolve_ticket=bool(options.get("resolve_ticket")),
         )
         return PreparedJob(spec=spec, action=action, hosts=hosts, params=dict(job.params))
+
+
+def _own_runner(action: Action, inventory: Inventory) -> Runner:
+    return action.runner(inventory)
 
 
 def _summary_of(job: Job, run: Run) -> RunSummary:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from automator.errors import LabError
+from automator.lab._snmpd import KINDS
 
 MAX_HOSTS = 200
 MAX_SWITCHES = 500
+MAX_SIMS = 500
+# Each facility device is an snmpd plus a Python pass_persist helper, ~20 MB together.
+MAX_FACILITY = 50
 # Interface names are built from the prefix (``<prefix>br``, ``<prefix>h200``) and the kernel
 # limits them to 15 characters.
 _PREFIX = re.compile(r"[a-z][a-z0-9]{0,7}")
@@ -23,8 +27,10 @@ class LabSpec:
 
     The namespaces are ``<prefix>ctl`` (the controller) and ``<prefix>h<i>`` (host *i*, from 1),
     so labs with different prefixes coexist. The controller's bridge has ``<subnet>.1`` and host
-    *i* has ``<subnet>.<10 + i>``. Switch *i* (``sw<i>``) listens on
-    ``127.0.0.1:<switch_base_port + i - 1>`` inside the controller namespace.
+    *i* has ``<subnet>.<10 + i>``. Inside the controller namespace, on 127.0.0.1: switch *i*
+    (``sw<i>``) listens on TCP ``<switch_base_port + i - 1>``, simulator device *i* (``sim<i>``)
+    on TCP ``<sim_base_port + i - 1>``, and the facility devices (``ups<i>``, then ``pdu<i>``,
+    then ``crac<i>``) on consecutive UDP ports from ``snmp_base_port``.
     """
 
     state_dir: Path
@@ -33,6 +39,12 @@ class LabSpec:
     switch_base_port: int = 20001
     hosts: int = 3
     switches: int = 2
+    sim_base_port: int = 22001
+    sims: int = 0
+    snmp_base_port: int = 23001
+    ups: int = 0
+    pdus: int = 0
+    coolers: int = 0
 
     def __post_init__(self) -> None:
         problems = []
@@ -57,10 +69,46 @@ class LabSpec:
                 f"switch_base_port {self.switch_base_port} leaves no room for"
                 f" {self.switches} switches in 1024..65535"
             )
+        problems += self._gear_problems()
         if problems:
             raise LabError("invalid lab spec: " + "; ".join(problems))
         # Inventories and sshd configs written from it must not depend on the current directory.
         object.__setattr__(self, "state_dir", Path(self.state_dir).absolute())
+
+    @property
+    def facility_count(self) -> int:
+        return self.ups + self.pdus + self.coolers
+
+    def _gear_problems(self) -> list[str]:
+        """What is wrong with the simulator's and the facility gear's counts and ports."""
+        problems = []
+        if not 0 <= self.sims <= MAX_SIMS:
+            problems.append(f"sims must be 0..{MAX_SIMS}, not {self.sims}")
+        if not 1024 <= self.sim_base_port <= 65536 - max(self.sims, 1):
+            problems.append(
+                f"sim_base_port {self.sim_base_port} leaves no room for"
+                f" {self.sims} simulator devices in 1024..65535"
+            )
+        # Switches and simulator devices both listen on TCP on the same loopback.
+        switch_ports = range(self.switch_base_port, self.switch_base_port + self.switches)
+        sim_ports = range(self.sim_base_port, self.sim_base_port + self.sims)
+        if set(switch_ports) & set(sim_ports):
+            problems.append(
+                f"switch ports {self.switch_base_port}.. and sim ports {self.sim_base_port}.."
+                " overlap"
+            )
+        counts = {"ups": self.ups, "pdus": self.pdus, "coolers": self.coolers}
+        problems += [f"{name} must not be negative, not {n}" for name, n in counts.items() if n < 0]
+        if self.facility_count > MAX_FACILITY:
+            problems.append(
+                f"ups + pdus + coolers must be at most {MAX_FACILITY}, not {self.facility_count}"
+            )
+        if not 1024 <= self.snmp_base_port <= 65536 - max(self.facility_count, 1):
+            problems.append(
+                f"snmp_base_port {self.snmp_base_port} leaves no room for"
+                f" {self.facility_count} facility devices in 1024..65535"
+            )
+        return problems
 
 
 class HostState(NamedTuple):
@@ -70,20 +118,40 @@ class HostState(NamedTuple):
 
 
 class SwitchState(NamedTuple):
+    """A switch or a simulator device."""
+
     name: str
+    port: int
+    up: bool
+
+
+class FacilityDevice(NamedTuple):
+    """A facility device: ``kind`` is a key of ``automator.lab._snmpd.KINDS``; UDP ``port``."""
+
+    name: str
+    kind: str
+    port: int
+
+
+class FacilityState(NamedTuple):
+    name: str
+    kind: str
     port: int
     up: bool
 
 
 @dataclass(frozen=True)
 class LabStatus:
-    """What is running: ``up`` is whether the host's sshd or the switch's port accepts TCP."""
+    """What is running: ``up`` is whether the host's sshd or the switch's or simulator device's
+    port accepts TCP, or whether the facility device's snmpd listens on its UDP port."""
 
     hosts: list[HostState]
     switches: list[SwitchState]
     controller_netns: str
     state_dir: Path
     seconds_to_start: float | None
+    sims: list[SwitchState] = field(default_factory=list)
+    facility: list[FacilityState] = field(default_factory=list)
 
 
 class Layout:
@@ -99,6 +167,8 @@ class Layout:
         self.switches = [
             (f"sw{i}", spec.switch_base_port + i - 1) for i in range(1, spec.switches + 1)
         ]
+        self.sims = [(f"sim{i}", spec.sim_base_port + i - 1) for i in range(1, spec.sims + 1)]
+        self.facility = _facility(spec)
         self._own_netns = re.compile(rf"{re.escape(spec.prefix)}(ctl|h[0-9]+)")
 
         state = spec.state_dir
@@ -110,6 +180,10 @@ class Layout:
         self.switch_enable = state / "switch.enable"
         self.farm_log = state / "switchfarm.log"
         self.farm_pid = state / "switchfarm.pid"
+        self.sim_outputs = state / "sim"
+        self.sim_log = state / "simulator.log"
+        self.facility_dir = state / "facility"
+        self.snmp_community = state / "snmp.community"
         self.record = state / "lab.json"
         self.inventory_dir = state / "inventory"
 
@@ -122,3 +196,17 @@ class Layout:
 
     def host_dir(self, name: str) -> Path:
         return self.hosts_dir / name
+
+    def facility_device_dir(self, name: str) -> Path:
+        return self.facility_dir / name
+
+
+def _facility(spec: LabSpec) -> list[FacilityDevice]:
+    """UPSes first, then PDUs, then cooling units, on consecutive UDP ports."""
+    devices: list[FacilityDevice] = []
+    for kind, count in (("ups", spec.ups), ("pdu", spec.pdus), ("cooling", spec.coolers)):
+        prefix = KINDS[kind].prefix
+        for i in range(1, count + 1):
+            port = spec.snmp_base_port + len(devices)
+            devices.append(FacilityDevice(f"{prefix}{i}", kind, port))
+    return devices

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -64,34 +66,14 @@ class AnsibleRunner:
         collector = _EventCollector(context)
         started_at = datetime.now(UTC)
         clock = time.monotonic()
-        runner = ansible_runner.run(
-            private_data_dir=str(private_dir),
-            artifact_dir=str(context.artifacts_dir),
-            ident="ansible",
-            project_dir=str(self.playbook.parent),
-            playbook=str(self.playbook),
-            inventory=str(inventory_file),
-            limit=",".join(host.name for host in hosts),
-            forks=context.forks,
-            cmdline="--check --diff" if context.check_mode else None,
-            envvars={
-                "ANSIBLE_TIMEOUT": str(int(context.timeouts.connect)),
-                "ANSIBLE_TASK_TIMEOUT": str(int(context.timeouts.command)),
-                "ANSIBLE_HOST_KEY_CHECKING": "True",
-                "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                "ANSIBLE_NOCOLOR": "1",
-                "PATH": _path_with_interpreter_bin(),
-            },
-            timeout=int(context.timeouts.job),
-            quiet=True,
-            event_handler=collector.handle,
-            # ansible-runner writes the whole environment (where password_env secrets live)
-            # to the `command` artifact just before it spawns ansible-playbook: redact it then
-            status_handler=lambda data, runner_config: _redact_command_artifact(
-                context.artifacts_dir / "ansible"
-            ),
-            cancel_callback=context.cancel.is_set,
-        )
+        # SSH connections are shared within the run (ControlPersist), never across runs: a
+        # master left from an earlier run would reach a host whose sshd has since died and
+        # report it ok. A short folder: a socket path may not exceed 107 bytes.
+        control_dir = tempfile.mkdtemp(prefix="automator-cp-")
+        try:
+            runner = self._run(private_dir, inventory_file, hosts, context, collector, control_dir)
+        finally:
+            shutil.rmtree(control_dir, ignore_errors=True)
         duration = time.monotonic() - clock
         artifacts = context.artifacts_dir / "ansible"
         _redact_command_artifact(artifacts)
@@ -112,6 +94,45 @@ class AnsibleRunner:
             artifacts_dir=artifacts,
             timed_out=status == "timeout",
             error=error,
+        )
+
+    def _run(
+        self,
+        private_dir: Path,
+        inventory_file: Path,
+        hosts: Sequence[Host],
+        context: RunContext,
+        collector: _EventCollector,
+        control_dir: str,
+    ) -> Any:
+        return ansible_runner.run(
+            private_data_dir=str(private_dir),
+            artifact_dir=str(context.artifacts_dir),
+            ident="ansible",
+            project_dir=str(self.playbook.parent),
+            playbook=str(self.playbook),
+            inventory=str(inventory_file),
+            limit=",".join(host.name for host in hosts),
+            forks=context.forks,
+            cmdline="--check --diff" if context.check_mode else None,
+            envvars={
+                "ANSIBLE_TIMEOUT": str(int(context.timeouts.connect)),
+                "ANSIBLE_TASK_TIMEOUT": str(int(context.timeouts.command)),
+                "ANSIBLE_HOST_KEY_CHECKING": "True",
+                "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                "ANSIBLE_NOCOLOR": "1",
+                "PATH": _path_with_interpreter_bin(),
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
+            },
+            timeout=int(context.timeouts.job),
+            quiet=True,
+            event_handler=collector.handle,
+            # ansible-runner writes the whole environment (where password_env secrets live)
+            # to the `command` artifact just before it spawns ansible-playbook: redact it then
+            status_handler=lambda data, runner_config: _redact_command_artifact(
+                context.artifacts_dir / "ansible"
+            ),
+            cancel_callback=context.cancel.is_set,
         )
 
 

@@ -40,6 +40,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             switch_base_port=21001,
             hosts=6,
             switches=5,
+            sims=3,
+            ups=1,
+            pdus=1,
+            coolers=1,
         )
     )
     the_lab.up()

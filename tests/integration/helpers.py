@@ -33,7 +33,8 @@ def servers(inventory: Inventory) -> list[Host]:
 
 
 def switches(inventory: Inventory) -> list[Host]:
-    return [h for h in inventory.hosts.values() if h.kind == "network"]
+    """The fake-switches devices (the recorded-output simulators are ``lab_sims``)."""
+    return [h for h in inventory.hosts.values() if "lab_switches" in h.groups]
 
 
 @contextlib.contextmanager

@@ -151,7 +151,14 @@ def test_status_reports_the_running_lab(lab: Lab) -> None:
 
 def test_inventory_describes_the_lab(lab: Lab, tmp_path: Path) -> None:
     hosts = _inventory(lab, "hosts.yaml")
-    assert list(hosts) == [f"atesth{i}" for i in range(1, 7)] + [f"sw{i}" for i in range(1, 6)]
+    assert list(hosts) == [
+        *(f"atesth{i}" for i in range(1, 7)),
+        *(f"sw{i}" for i in range(1, 6)),
+        *(f"sim{i}" for i in range(1, 4)),
+        "ups1",
+        "pdu1",
+        "crac1",
+    ]
     assert hosts["atesth1"] == {
         "hostname": "10.124.0.11",
         "platform": "linux",

@@ -57,7 +57,7 @@ def record(path: Path, *events: dict) -> Path:
 def test_rules_list(invoke):
     result = invoke("rules", "list")
     assert result.exit_code == 0, result.output
-    assert "2 rules in" in result.output
+    assert "3 rules in" in result.output
     assert "restart-labsvc" in result.output and "remediations/labsvc.yaml:9" in result.output
     assert "restart-service (service=labels.service)" in result.output
     assert "once within 10m per host; correlate by labels.alertname, labels.site" in result.output
