@@ -23,7 +23,10 @@ from automator.checks._model import CheckDef, CheckResult, Finding, Status, Thre
 from automator.checks._service import REACHABLE, CheckService, SweepSummary
 
 if TYPE_CHECKING:
-    from automator.schedule import ScheduleEntry
+    import threading
+    from concurrent.futures import Future
+
+    from automator.schedule import ScheduleEntry, StartJob
 
 
 def schedule_entries(catalogue: CheckCatalogue) -> list[ScheduleEntry]:
@@ -46,6 +49,24 @@ def schedule_entries(catalogue: CheckCatalogue) -> list[ScheduleEntry]:
     ]
 
 
+def scheduled_sweeps(service: CheckService) -> tuple[list[ScheduleEntry], StartJob]:
+    """The schedule entries of the service's catalogue, and how the scheduler starts one: a
+    sweep of the entry's checks on every host, within the entry's time limit."""
+    entries = schedule_entries(service.catalogue)
+    names = {
+        entry.name: [c.name for c in service.catalogue.checks.values() if c.schedule == entry.cron]
+        for entry in entries
+    }
+
+    def start(entry: ScheduleEntry, cancel: threading.Event) -> Future[SweepSummary]:
+        spec = service.spec(
+            names[entry.name], requester=f"schedule {entry.name}", time_limit=entry.time_limit
+        )
+        return service.submit(spec, cancel=cancel)
+
+    return entries, start
+
+
 __all__ = [
     "ACTION",
     "REACHABLE",
@@ -63,4 +84,5 @@ __all__ = [
     "check_action",
     "load_checks",
     "schedule_entries",
+    "scheduled_sweeps",
 ]

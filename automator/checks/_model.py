@@ -183,22 +183,25 @@ class CheckResult:
     raw: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """Status, summary and findings; the raw output travels apart (it is bulky, and
+        stored once, with the check's result)."""
         return {
             "status": self.status.value,
             "summary": self.summary,
             "findings": [finding.to_json() for finding in self.findings],
-            "raw": self.raw,
         }
 
     @classmethod
-    def from_json(cls, check: str, host: str, data: Mapping[str, Any]) -> CheckResult:
+    def from_json(
+        cls, check: str, host: str, data: Mapping[str, Any], raw: str = ""
+    ) -> CheckResult:
         return cls(
             check=check,
             host=host,
             status=Status(data["status"]),
             findings=[Finding.from_json(each) for each in data.get("findings", ())],
             summary=str(data.get("summary", "")),
-            raw=str(data.get("raw", "")),
+            raw=raw,
         )
 
     def add_trend(self, finding: Finding) -> None:

@@ -153,14 +153,12 @@ class CheckRunner:
         return HostResult(
             host.name,
             Outcome.FAILED if failing else Outcome.OK,
-            output="\n\n".join(
-                f"== {r.check}: {r.status.value}: {r.summary}\n{r.raw}".rstrip()
-                for r in checks.values()
-            ),
+            output="\n".join(f"{r.check}: {r.status.value}: {r.summary}" for r in checks.values()),
             data={
                 "status": status.value,
                 "checks": {name: result.to_json() for name, result in checks.items()},
             },
+            transient={"raw": {name: result.raw for name, result in checks.items()}},
             error=(
                 "; ".join(f"{r.check} {r.status.value}: {r.summary}" for r in failing)[:500] or None
             ),

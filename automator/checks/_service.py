@@ -152,8 +152,9 @@ class CheckService:
         results: list[CheckResult] = []
         unreachable: dict[str, str] = {}
         for host, host_result in sorted(run.results.items()):
+            raws = host_result.transient.get("raw", {})
             for name, data in host_result.data.get("checks", {}).items():
-                results.append(CheckResult.from_json(name, host, data))
+                results.append(CheckResult.from_json(name, host, data, raws.get(name, "")))
             if host_result.outcome is Outcome.UNREACHABLE:
                 unreachable[host] = host_result.error or "unreachable"
         with self.store.session() as session:

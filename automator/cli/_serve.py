@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -39,11 +39,11 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     """Serve the hooks, run the rules of remediations/ on what arrives, and run the checks
     of checks/ at their schedules."""
     from automator.api import approval_routes, create_app, server
-    from automator.checks import CheckService, load_checks, schedule_entries
+    from automator.checks import CheckService, load_checks, scheduled_sweeps
     from automator.engine import RemediationEngine
     from automator.events import EventIntake
     from automator.rules import Coalescer, RuleEngine, StoreRuleState, load_rulebook
-    from automator.schedule import ScheduleEntry, Scheduler
+    from automator.schedule import Scheduler
 
     inventory = open_inventory(settings)
     pipeline = open_pipeline(settings, inventory)
@@ -58,22 +58,9 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     checks = CheckService(
         pipeline.store, pipeline, catalogue, inventory, engine.intake, on_events=engine.wake
     )
-    by_schedule = {
-        entry.name: [c.name for c in catalogue.checks.values() if c.schedule == entry.cron]
-        for entry in schedule_entries(catalogue)
-    }
-
-    def start(entry: ScheduleEntry, cancel: threading.Event) -> Any:
-        spec = checks.spec(
-            by_schedule[entry.name], requester=f"schedule {entry.name}", time_limit=entry.time_limit
-        )
-        return checks.submit(spec, cancel=cancel)
-
+    entries, start = scheduled_sweeps(checks)
     scheduler = Scheduler(
-        pipeline.store,
-        schedule_entries(catalogue),
-        start,
-        holder=f"{socket.gethostname()}:{os.getpid()}",
+        pipeline.store, entries, start, holder=f"{socket.gethostname()}:{os.getpid()}"
     )
     app = create_app(settings, pipeline.store, on_ingested=engine.wake)
     app.include_router(approval_routes(pipeline))
@@ -87,7 +74,7 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     console.print(
         f"automator serving on http://{host}:{port} (hooks under /hooks/), "
         f"{len(rulebook)} rules from {settings.project_dir / 'remediations'}, "
-        f"{len(catalogue.checks)} checks on {len(by_schedule)} schedules, "
+        f"{len(catalogue.checks)} checks on {len(entries)} schedules, "
         f"{len(inventory.hosts)} hosts; Ctrl-C stops"
     )
     try:

@@ -45,6 +45,9 @@ class HostResult:
     error: str | None = None
     duration: float = 0.0
     started_at: datetime | None = None
+    # for the run's caller only, never stored with the run: bulky detail the caller files
+    # where it belongs (a check sweep's raw outputs go to each check's own result)
+    transient: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def notes(self) -> list[str]:

@@ -355,3 +355,32 @@ def test_a_failing_check_is_remediated_by_a_rule_on_its_own_ticket(lab, tmp_path
         pipeline.executor.shutdown()
         ssh(host, "/etc/init.d/labsvc stop")
         store.dispose()
+
+
+def test_a_schedule_starts_its_sweep_at_its_cron_time(lab, world):
+    """serve's wiring: the scheduler starts a sweep of the schedule's checks when due, and
+    records how it ended."""
+    import time
+
+    from automator.checks import scheduled_sweeps
+    from automator.schedule import Scheduler
+
+    entries, start = scheduled_sweeps(world.service)
+    [facility] = [e for e in entries if "ups" in e.description.split(", ")]
+    assert facility.cron == "*/15 * * * *"
+    now = [facility.next_due(utcnow()) - timedelta(minutes=1)]
+    scheduler = Scheduler(world.store, [facility], start, "pytest", clock=lambda: now[0])
+    assert scheduler.tick() == []  # seen for the first time: due at its next cron time
+    now[0] += timedelta(minutes=1)
+    assert scheduler.tick() == [facility.name]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        [status] = scheduler.status()
+        if not status.running and status.last_status:
+            break
+        time.sleep(0.2)
+    assert status.last_status == "succeeded", status
+    assert status.last_run_id is not None
+    assert world.state("ups1", "ups").run_id == status.last_run_id
+    assert world.state("crac1", "cooling").status == "ok"
+    scheduler.stop()
