@@ -54,7 +54,12 @@ class _Open:
 class Coalescer:
     """Groups ``run`` decisions into batches. A batch opens with its first decision and is
     due ``window`` later (the rule's ``coalesce`` when the decision carries one, else
-    ``window``); ``flush_due(now)`` hands over the batches due by ``now``."""
+    ``window``); with the rule's ``debounce`` it is due that long after its LAST decision
+    (a burst of config changes gives one backup, after the last), yet never later than
+    ``MAX_DEBOUNCES`` debounce periods after it opened, so a steady stream still runs.
+    ``flush_due(now)`` hands over the batches due by ``now``."""
+
+    MAX_DEBOUNCES = 10
 
     def __init__(self, window: timedelta, clock: Clock) -> None:
         self.window = window
@@ -70,11 +75,15 @@ class Coalescer:
             tuple(sorted((name, repr(value)) for name, value in decision.vars.items())),
         )
         batch = self._open.get(key)
+        now = self.clock()
         if batch is None:
-            now = self.clock()
-            window = decision.coalesce if decision.coalesce is not None else self.window
+            window = decision.debounce or decision.coalesce
+            window = self.window if window is None else window
             batch = _Open(decision.rule, decision.runbook, decision.vars, now, now + window)
             self._open[key] = batch
+        elif decision.debounce is not None:
+            latest = batch.opened_at + decision.debounce * self.MAX_DEBOUNCES
+            batch.due_at = min(max(batch.due_at, now + decision.debounce), latest)
         batch.hosts[decision.host] = None
         batch.decisions.append(decision)
 

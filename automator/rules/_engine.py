@@ -72,6 +72,7 @@ class Decision:
     incident: Incident | None = None
     incident_opened: bool = False  # this event opened the incident
     coalesce: timedelta | None = None
+    debounce: timedelta | None = None
 
     @property
     def correlation_id(self) -> int | None:
@@ -101,6 +102,7 @@ class Decision:
                 "resolved": incident.resolved,
             },
             "coalesce": self.coalesce.total_seconds() if self.coalesce else None,
+            "debounce": self.debounce.total_seconds() if self.debounce else None,
         }
 
 
@@ -307,6 +309,7 @@ class RuleEngine:
             incident=context.incident,
             incident_opened=context.opened,
             coalesce=rule.coalesce,
+            debounce=rule.debounce,
         )
 
     # -- resolved -----------------------------------------------------------------------------

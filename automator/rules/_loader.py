@@ -52,6 +52,7 @@ _RULE_FIELDS = (
     "throttle",
     "correlate",
     "coalesce",
+    "debounce",
     "guardrails",
     "verify",
     "rollback",
@@ -129,6 +130,9 @@ class _Loader:
             self.correlate(reader, fields["correlate"][1]) if "correlate" in fields else None
         )
         coalesce = reader.duration(fields.value("coalesce"), "coalesce")
+        debounce = reader.duration(fields.value("debounce"), "debounce")
+        if coalesce is not None and debounce is not None:
+            reader.problem(fields["debounce"][0], "debounce", "give coalesce or debounce, not both")
         guardrails = (
             self.guardrails(reader, fields["guardrails"][1]) if "guardrails" in fields else None
         )
@@ -157,6 +161,7 @@ class _Loader:
                 throttle=throttle,
                 correlate=correlate,
                 coalesce=coalesce,
+                debounce=debounce,
                 guardrails=guardrails or Guardrails(),
                 verify=verify,
                 rollback=rollback,

@@ -184,6 +184,8 @@ class Rule:
     throttle: Throttle | None = None
     correlate: Correlate | None = None
     coalesce: timedelta | None = None
+    # trailing: a batch is due this long after its LAST decision (a burst gives one run)
+    debounce: timedelta | None = None
     guardrails: Guardrails = Guardrails()
     verify: Step | None = None
     rollback: Step | None = None

@@ -83,3 +83,28 @@ def test_only_run_decisions_are_coalesced(clock):
         coalescer.add(replace(RUN, outcome=Outcome.THROTTLED))
     with pytest.raises(ValueError, match="suppressed-shadow"):
         coalescer.add(replace(RUN, outcome=Outcome.SHADOW))
+
+
+def test_a_debounced_burst_runs_once_after_its_last_decision(clock):
+    coalescer = Coalescer(timedelta(seconds=5), clock)
+    quiet = timedelta(seconds=30)
+    coalescer.add(run("sw1", debounce=quiet))
+    for _ in range(5):  # a change every 20 s: each one pushes the run back
+        assert coalescer.flush_due(clock.advance(seconds=20)) == []
+        coalescer.add(run("sw1", fingerprint=f"change-{clock.now}", debounce=quiet))
+    assert coalescer.flush_due(clock.advance(seconds=29)) == []
+    (batch,) = coalescer.flush_due(clock.advance(seconds=1))
+    assert batch.hosts == ("sw1",) and len(batch.decisions) == 6
+    assert batch.due_at == T0 + timedelta(seconds=130)
+
+
+def test_a_steady_stream_is_not_debounced_forever(clock):
+    coalescer = Coalescer(timedelta(seconds=5), clock)
+    quiet = timedelta(seconds=30)
+    coalescer.add(run("sw1", debounce=quiet))
+    batches = []
+    for _ in range(40):
+        clock.advance(seconds=10)
+        batches += coalescer.flush_due(clock.now)
+        coalescer.add(run("sw1", fingerprint=f"c-{clock.now}", debounce=quiet))
+    assert batches and batches[0].due_at == T0 + quiet * Coalescer.MAX_DEBOUNCES

@@ -312,6 +312,7 @@ def test_decide_many_and_decisions_as_json(engine_for):
             "resolved": False,
         },
         "coalesce": None,
+        "debounce": None,
     }
 
 

@@ -150,7 +150,7 @@ def test_every_problem_with_its_line(project, catalogue):
 """,
     ) == [
         "r0.yaml:2: colour: unknown field (allowed: name, description, when, action, throttle, "
-        "correlate, coalesce, guardrails, verify, rollback, shadow)",
+        "correlate, coalesce, debounce, guardrails, verify, rollback, shadow)",
         "r0.yaml:1: name: letters, digits, . _ - (at most 100)",
         "r0.yaml:3: when: column 1: unknown name 'sevrity' (known: source, status, name, host, "
         "severity, fingerprint, labels.NAME, annotations.NAME)",
