@@ -26,7 +26,7 @@ class CheckAction(Action):
 
     def runner(self, inventory: Inventory) -> Runner:
         assert self.catalogue is not None
-        return CheckRunner(list(self.catalogue.checks.values()), self.clock)
+        return CheckRunner(list(self.catalogue.checks.values()), self.clock, inventory)
 
     def bind(self, given: Mapping[str, object]) -> dict[str, Any]:
         assert self.catalogue is not None

@@ -7,6 +7,8 @@
     commands:                        # per platform or kind; {param} takes a value from params
       server: ["df -P -k"]
     snmp: {charge: .1.3.6.1.2.1.33.1.2.4.0}   # facility gear: value name -> OID
+    playbook: gather-facts.yml       # or: a fact from a playbook of playbooks/ ...
+    fact: ansible_facts.uptime_seconds   # ... this one (the parser reads it as JSON)
     parse: df                        # a parser name, or {parser: textfsm, template: f.textfsm}
     values:                          # what to judge; `below: true` when low is bad
       used_pct: {warning: 85, critical: 95, unit: "%"}
@@ -47,10 +49,12 @@ _FIELDS = (
     "commands",
     "description",
     "enabled",
+    "fact",
     "keep_raw",
     "owner",
     "params",
     "parse",
+    "playbook",
     "priority",
     "schedule",
     "snmp",
@@ -139,8 +143,11 @@ class CheckCatalogue:
             raise CheckError(problems)
 
 
-def load_checks(directory: Path) -> CheckCatalogue:
-    """Load every ``*.yaml`` of ``directory``; CheckError lists every problem found."""
+def load_checks(directory: Path, playbooks_dir: Path | None = None) -> CheckCatalogue:
+    """Load every ``*.yaml`` of ``directory``; CheckError lists every problem found. A
+    check's ``playbook`` is looked for in ``playbooks_dir`` (default: ``playbooks/`` beside
+    ``directory``)."""
+    playbooks = playbooks_dir or directory.parent / "playbooks"
     from automator.checks._parsers import PARSERS
 
     problems: list[Problem] = []
@@ -152,7 +159,7 @@ def load_checks(directory: Path) -> CheckCatalogue:
                 Problem(str(path), None, "file", "check names are lowercase: a-z 0-9 _ . -")
             )
             continue
-        check = _Reader(path, problems, set(PARSERS)).check()
+        check = _Reader(path, problems, set(PARSERS), playbooks).check()
         if check is not None:
             checks[check.name] = check
     if problems:
@@ -161,9 +168,12 @@ def load_checks(directory: Path) -> CheckCatalogue:
 
 
 class _Reader(YamlSource):
-    def __init__(self, path: Path, problems: list[Problem], parsers: set[str]) -> None:
+    def __init__(
+        self, path: Path, problems: list[Problem], parsers: set[str], playbooks: Path
+    ) -> None:
         super().__init__(path, top="check", problems=problems)
         self.parsers = parsers
+        self.playbooks = playbooks
 
     def check(self) -> CheckDef | None:
         before = len(self.problems)
@@ -179,8 +189,12 @@ class _Reader(YamlSource):
         params = self._params(fields)
         commands = self._commands(fields, params)
         snmp = self._snmp(fields)
-        if not commands and not snmp:
-            self.problem(root, "commands", "a check collects commands or snmp values")
+        playbook, fact = self._fact(fields)
+        sources = sum(bool(source) for source in (commands or snmp, playbook))
+        if sources == 0:
+            self.problem(root, "commands", "a check collects commands, snmp values or a fact")
+        elif sources > 1:
+            self.problem(root, "playbook", "a check takes a fact or runs commands, not both")
         parser, options = self._parse(fields)
         metrics = self._metrics(fields)
         trends = self._trends(fields, metrics)
@@ -204,6 +218,8 @@ class _Reader(YamlSource):
             params=params,
             allow_empty=self.boolean(fields.value("allow_empty"), "allow_empty", False),
             keep_raw=self.boolean(fields.value("keep_raw"), "keep_raw", True),
+            playbook=playbook,
+            fact=fact,
             enabled=self.boolean(fields.value("enabled"), "enabled", True),
             source=self.path,
             line=root.start_mark.line + 1,
@@ -275,6 +291,30 @@ class _Reader(YamlSource):
                         self.problem(value_node, where, f"{{{name}}} is not a declared param")
             result[target] = tuple(value)
         return result
+
+    def _fact(self, fields: Fields) -> tuple[Path | None, str | None]:
+        name = self.string(fields.value("playbook"), "playbook")
+        fact = self.string(fields.value("fact"), "fact")
+        if (name is None) != (fact is None):
+            node = fields.value("playbook") or fields.value("fact")
+            assert node is not None
+            self.problem(
+                node, "fact" if fact is None else "playbook", "playbook and fact go together"
+            )
+            return None, None
+        if name is None or fact is None:
+            return None, None
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", fact):
+            self.problem(
+                fields["fact"][1], "fact", "a dotted path like ansible_facts.uptime_seconds"
+            )
+        path = (self.playbooks / name).resolve()
+        if self.playbooks.resolve() not in path.parents or not path.is_file():
+            self.problem(
+                fields["playbook"][1], "playbook", f"no playbook {name!r} in {self.playbooks}"
+            )
+            return None, fact
+        return path, fact
 
     def _snmp(self, fields: Fields) -> dict[str, str]:
         node = fields.value("snmp")

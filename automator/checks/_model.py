@@ -126,6 +126,9 @@ class CheckDef:
     allow_empty: bool = False
     # False: opt-in, runs only where the inventory's data.checks.NAME.enabled says true
     enabled: bool = True
+    # a fact from a playbook instead of commands: playbooks/<playbook> gathers or sets it
+    playbook: Path | None = None
+    fact: str | None = None
     # False for outputs that may hold secrets (a running configuration): judged, not kept
     keep_raw: bool = True
     source: Path = Path()

@@ -21,7 +21,7 @@ from automator.inventory import Inventory, load_inventory
 
 if TYPE_CHECKING:
     from automator.jobs import Pipeline
-    from automator.runbooks import Action
+    from automator.runbooks import Action, Catalogue
     from automator.store import Store
 
 console = Console(highlight=False)
@@ -76,6 +76,7 @@ def setting_options(f: F) -> F:
 # pay for the hooks' web stack or the rules engine at start-up.
 COMMANDS = {
     "approve": "automator.cli._run:approve",
+    "backup": "automator.cli._backup:backup",
     "check": "automator.cli._check:check",
     "deny": "automator.cli._run:deny",
     "events": "automator.cli._events:events",
@@ -161,8 +162,9 @@ def open_store(settings: Settings) -> Store:
     return Store.open(settings.database_url)
 
 
-def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pipeline:
-    from automator.jobs import Pipeline
+def open_catalogue(settings: Settings) -> Catalogue:
+    """The project's runbooks and playbooks, and automator's built-in actions: the check
+    sweep and the backup jobs."""
     from automator.runbooks import Catalogue
 
     def checks() -> Action:
@@ -170,19 +172,63 @@ def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pip
 
         return check_action(load_checks(settings.checks_dir))
 
+    def backup_action(name: str) -> Callable[[], Action]:
+        def make() -> Action:
+            from automator.backups import backup_actions, load_plan
+
+            action: Action = backup_actions(load_plan(settings.project_dir), settings.project_dir)[
+                name
+            ]()
+            return action
+
+        return make
+
+    return Catalogue(
+        settings.runbooks_dir,
+        settings.playbooks_dir,
+        builtins={"checks": checks, **{name: backup_action(name) for name in BACKUP_ACTIONS}},
+    )
+
+
+def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pipeline:
+    from automator.jobs import Pipeline
+
     pipeline = Pipeline(
         store=open_store(settings),
         inventory=inventory or open_inventory(settings),
-        catalogue=Catalogue(
-            settings.runbooks_dir, settings.playbooks_dir, builtins={"checks": checks}
-        ),
+        catalogue=open_catalogue(settings),
         artifacts_dir=settings.artifacts_dir,
     )
+    # a backup run records its configurations wherever it came from (a rule, an approval)
+    services: list[Any] = []
+
+    def record_backup(summary: Any) -> Any:
+        if not services:
+            services.append(open_backup_service(settings, pipeline))
+        return services[0].record(summary)
+
+    for name in ("backup", "backup-verify"):
+        pipeline.finishers[name] = record_backup
     for run_id in pipeline.recover():
         err_console.print(f"[yellow]run #{run_id} was interrupted by a crash; marked so[/]")
     for run_id in pipeline.expire_approvals():
         err_console.print(f"[yellow]run #{run_id}: approval timed out; ticket escalated[/]")
     return pipeline
+
+
+BACKUP_ACTIONS = ("backup", "backup-verify", "backup-restore")
+
+
+def open_backup_service(settings: Settings, pipeline: Pipeline) -> Any:
+    from automator.backups import BackupService, BackupStore, load_plan
+
+    return BackupService(
+        pipeline.store,
+        pipeline,
+        BackupStore(pipeline.store, settings.home / "backups"),
+        pipeline.inventory,
+        load_plan(settings.project_dir),
+    )
 
 
 def requester() -> str:

@@ -9,7 +9,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from automator.cli._app import console, open_inventory, open_pipeline, pass_settings, requester
+from automator.cli._app import (
+    console,
+    open_catalogue,
+    open_inventory,
+    open_pipeline,
+    pass_settings,
+    requester,
+)
 from automator.config import Settings
 from automator.errors import AutomatorError
 from automator.rules import (
@@ -183,7 +190,7 @@ def _title(rulebook: RuleBook) -> str:
 
 
 def _catalogue(settings: Settings) -> Catalogue:
-    return Catalogue(settings.runbooks_dir, settings.playbooks_dir)
+    return open_catalogue(settings)
 
 
 def _relative(path: Path, base: Path) -> Path:

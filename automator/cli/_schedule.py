@@ -29,9 +29,13 @@ def schedule() -> None:
 def list_schedule(settings: Settings) -> None:
     """List every schedule entry: its cron and time zone, when it is next due, and how its
     last run went. Times are shown in each entry's own time zone."""
+    from automator.backups import load_plan, schedule_entry
     from automator.checks import load_checks, schedule_entries
 
-    entries = schedule_entries(load_checks(settings.checks_dir))
+    entries = [
+        *schedule_entries(load_checks(settings.checks_dir)),
+        schedule_entry(load_plan(settings.project_dir)),
+    ]
     store = open_store(settings)
     try:
         statuses = schedule_status(store, entries)

@@ -9,17 +9,23 @@ import os
 import socket
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from automator.cli._app import console, open_inventory, open_pipeline, pass_settings
+from automator.cli._app import (
+    console,
+    open_backup_service,
+    open_inventory,
+    open_pipeline,
+    pass_settings,
+)
 from automator.config import Settings
 from automator.errors import AutomatorError
 from automator.store import utcnow
 
 if TYPE_CHECKING:
-    from automator.schedule import Scheduler
+    from automator.schedule import ScheduleEntry, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +64,15 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     checks = CheckService(
         pipeline.store, pipeline, catalogue, inventory, engine.intake, on_events=engine.wake
     )
-    entries, start = scheduled_sweeps(checks)
+    entries, start_checks = scheduled_sweeps(checks)
+    backup_entry, start_backup = open_backup_service(settings, pipeline).schedule()
+    entries.append(backup_entry)
+
+    def start(entry: ScheduleEntry, cancel: threading.Event) -> Any:
+        if entry.name == backup_entry.name:
+            return start_backup(entry, cancel)
+        return start_checks(entry, cancel)
+
     scheduler = Scheduler(
         pipeline.store, entries, start, holder=f"{socket.gethostname()}:{os.getpid()}"
     )
@@ -74,7 +88,7 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     console.print(
         f"automator serving on http://{host}:{port} (hooks under /hooks/), "
         f"{len(rulebook)} rules from {settings.project_dir / 'remediations'}, "
-        f"{len(catalogue.checks)} checks on {len(entries)} schedules, "
+        f"{len(catalogue.checks)} checks and the backup on {len(entries)} schedules, "
         f"{len(inventory.hosts)} hosts; Ctrl-C stops"
     )
     try:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from automator.guardrails import GuardrailPolicy
 from automator.runners import HostResult, Outcome, Timeouts
@@ -72,6 +73,8 @@ class RunSummary:
     artifacts_dir: Path | None = None
     error: str | None = None
     ticket_opened: bool = False
+    # what the action's finisher made of the run (a backup: the versions it stored)
+    recorded: Any = None
 
     def counts(self) -> dict[str, int]:
         return count_outcomes(self.results.values())

@@ -90,6 +90,10 @@ class Pipeline:
         self.locks = HostLocks(store)
         self.records = RunRecords(store, clock)
         self.gate = Gate(store)
+        # action name -> what records its runs' results beyond the run itself (backups file
+        # their configurations); called wherever the run came from: an operator, a schedule,
+        # a rule, a verify step, an approval
+        self.finishers: dict[str, Callable[[RunSummary], Any]] = {}
 
     # -- starting work ---------------------------------------------------------------------
 
@@ -232,7 +236,7 @@ class Pipeline:
         if opened:
             ticket_id = self.tickets.open(
                 kind=TicketKind.CHANGE if job.changes else TicketKind.REQUEST,
-                title=f"{spec.kind.value} {action.name} on {_plural(len(names), 'host')}",
+                title=f"{_what(spec.kind.value, action.name)} on {_plural(len(names), 'host')}",
                 actor=spec.requester,
                 priority=Priority.P3 if job.changes else Priority.P4,
                 hosts=names,
@@ -387,7 +391,7 @@ class Pipeline:
             },
             run_id=recorded.run_id,
         )
-        return RunSummary(
+        summary = RunSummary(
             recorded.run_id,
             recorded.job_id,
             recorded.ticket_id,
@@ -397,6 +401,21 @@ class Pipeline:
             error=report.error,
             ticket_opened=recorded.ticket_opened,
         )
+        finisher = self.finishers.get(job.action.name)
+        if finisher is not None:
+            try:
+                summary.recorded = finisher(summary)
+            except Exception as exc:
+                log.exception("run #%s: recording its results failed", recorded.run_id)
+                self._log(
+                    recorded,
+                    "run",
+                    PIPELINE,
+                    f"run #{recorded.run_id}: its results could not be recorded: "
+                    f"{type(exc).__name__}: {exc}",
+                    run_id=recorded.run_id,
+                )
+        return summary
 
     def _follow_up(
         self, job: PreparedJob, recorded: Recorded, summary: RunSummary, cancel: threading.Event
@@ -627,6 +646,11 @@ def _summary_of(job: Job, run: Run) -> RunSummary:
         results=results_of(run),
         error=run.error,
     )
+
+
+def _what(kind: str, action: str) -> str:
+    """``runbook restart-service``; ``backup`` rather than ``backup backup``."""
+    return action if action.startswith(kind) else f"{kind} {action}"
 
 
 def _because(reason: str | None) -> str:

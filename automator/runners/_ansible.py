@@ -52,9 +52,14 @@ _AUTH_FAILURE = ("permission denied", "authentication failed", "auth fail")
 class AnsibleRunner:
     """Runs ``playbook`` (a path inside the project's ``playbooks/``) with ansible-runner."""
 
-    def __init__(self, playbook: Path, inventory: Inventory) -> None:
+    def __init__(
+        self, playbook: Path, inventory: Inventory, keep_facts: Sequence[str] = ()
+    ) -> None:
+        """``keep_facts``: dotted paths of host facts (``ansible_facts.uptime_seconds``) the
+        play gathers or sets, kept in each host's ``data["facts"]`` (the rest is dropped)."""
         self.playbook = playbook
         self.inventory = inventory
+        self.keep_facts = tuple(keep_facts)
 
     def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
         private_dir = context.artifacts_dir / "runner"
@@ -63,7 +68,7 @@ class AnsibleRunner:
         inventory_file.write_text(yaml.safe_dump(export_ansible(self.inventory), sort_keys=False))
         (private_dir / "env").mkdir(exist_ok=True)
         (private_dir / "env" / "extravars").write_text(unsafe_extravars(context.params))
-        collector = _EventCollector(context)
+        collector = _EventCollector(context, self.keep_facts)
         started_at = datetime.now(UTC)
         clock = time.monotonic()
         # SSH connections are shared within the run (ControlPersist), never across runs: a
@@ -161,8 +166,10 @@ def unsafe_extravars(params: Mapping[str, Any]) -> str:
 class _EventCollector:
     """Keeps, per host, the task lines and the final stats, and reports progress."""
 
-    def __init__(self, context: RunContext) -> None:
+    def __init__(self, context: RunContext, keep_facts: Sequence[str] = ()) -> None:
         self.context = context
+        self.keep_facts = keep_facts
+        self.facts: dict[str, dict[str, Any]] = defaultdict(dict)
         self.lines: dict[str, list[str]] = defaultdict(list)
         self.errors: dict[str, str] = {}
         self.stats: dict[str, dict[str, int]] = {}
@@ -192,6 +199,9 @@ class _EventCollector:
         if status is None or not host:
             return True
         result = data.get("res") or {}
+        if self.keep_facts and isinstance(result.get("ansible_facts"), dict):
+            with self.lock:
+                self.facts[host].update(result["ansible_facts"])
         if status == "ok" and result.get("changed"):
             status = "changed"
         if status == "failed" and data.get("ignore_errors"):
@@ -206,6 +216,12 @@ class _EventCollector:
                 self.errors[host] = f"{data.get('task', '?')}: {message}"
         self.context.progress(ProgressEvent(host, status, task=str(data.get("task", "?"))))
         return True
+
+    def _kept_facts(self, host: str) -> dict[str, Any]:
+        if not self.keep_facts:
+            return {}
+        facts = self.facts.get(host, {})
+        return {"facts": {path: _fact(facts, path) for path in self.keep_facts}}
 
     def results(
         self, hosts: Sequence[Host], status: str, stdout_tail: str, duration: float
@@ -235,7 +251,7 @@ class _EventCollector:
                     host.name,
                     outcome,
                     output=output,
-                    data={"stats": stats},
+                    data={"stats": stats, **self._kept_facts(host.name)},
                     error=self.errors.get(host.name) if outcome.is_problem else None,
                     duration=self.busy.get(host.name, duration),
                 )
@@ -248,6 +264,19 @@ class _EventCollector:
                 )
             )
         return results
+
+
+def _fact(facts: Mapping[str, Any], path: str) -> Any:
+    """``ansible_facts.a.b`` (or ``a.b``) in a host's facts; None when absent. The events
+    carry the facts under their injected names (``ansible_uptime_seconds``), which is also
+    tried for the first step."""
+    first, *rest = path.removeprefix("ansible_facts.").split(".")
+    value: Any = facts.get(first, facts.get(f"ansible_{first}"))
+    for step in rest:
+        if not isinstance(value, Mapping) or step not in value:
+            return None
+        value = value[step]
+    return value
 
 
 def _outcome(stats: Mapping[str, int], error: str) -> Outcome:

@@ -5,7 +5,7 @@ automator but ``automator.errors``.
 """
 
 # every table module, so that Base.metadata (and Alembic) sees them all
-from automator.store import _checks, _events, _rules, _schedule  # noqa: F401
+from automator.store import _backups, _checks, _events, _rules, _schedule  # noqa: F401
 from automator.store._checks import CheckResultRow, CheckState, InspectionReport, Measurement
 from automator.store._db import Store
 from automator.store._models import (

@@ -302,16 +302,13 @@ def test_a_failing_check_is_remediated_by_a_rule_on_its_own_ticket(lab, tmp_path
     inventory = load_inventory(lab.inventory_dir)
     store = Store.open(f"sqlite:///{tmp_path / 'automator.db'}")
     catalogue = load_checks(REPO / "checks")
-    pipeline = Pipeline(
-        store,
-        inventory,
-        Catalogue(
-            REPO / "runbooks",
-            REPO / "playbooks",
-            builtins={"checks": lambda: check_action(catalogue)},
-        ),
-        tmp_path / "artifacts",
+    from automator.cli._app import open_catalogue
+    from automator.config import Settings
+
+    settings = Settings.from_env(
+        home=tmp_path, inventory_dir=lab.inventory_dir, project_dir=REPO, environ={}
     )
+    pipeline = Pipeline(store, inventory, open_catalogue(settings), tmp_path / "artifacts")
     rules = RuleEngine(
         load_rulebook(REPO / "remediations", pipeline.catalogue),
         StoreRuleState(store),
@@ -384,3 +381,56 @@ def test_a_schedule_starts_its_sweep_at_its_cron_time(lab, world):
     assert world.state("ups1", "ups").run_id == status.last_run_id
     assert world.state("crac1", "cooling").status == "ok"
     scheduler.stop()
+
+
+def test_a_check_reads_a_fact_that_a_playbook_gathers(lab, tmp_path):
+    """``playbook`` + ``fact``: Ansible's gathering runs once per sweep for every check that
+    names it, on the hosts those checks apply to, through ansible-runner over real SSH."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "checks", project / "checks")  # the lab's inventory names them
+    (project / "playbooks").mkdir()
+    shutil.copy(REPO / "playbooks" / "gather-facts.yml", project / "playbooks")
+    shipped = (REPO / "checks" / "linux-uptime.yaml").read_text()
+    assert "enabled: false" in shipped  # opt-in: it costs a playbook run
+    (project / "checks" / "linux-uptime.yaml").write_text(  # this machine may be new
+        shipped.replace("enabled: false", "enabled: true").replace("86400", "60")
+    )
+    (project / "checks" / "uptime-strict.yaml").write_text(
+        shipped.replace("enabled: false", "enabled: true").replace("86400", "1000000000")
+    )
+    inventory = load_inventory(lab.inventory_dir)
+    store = Store.open(f"sqlite:///{tmp_path / 'automator.db'}")
+    catalogue = load_checks(project / "checks")
+    pipeline = Pipeline(
+        store,
+        inventory,
+        Catalogue(
+            project / "runbooks",
+            project / "playbooks",
+            builtins={"checks": lambda: check_action(catalogue)},
+        ),
+        tmp_path / "artifacts",
+    )
+    service = CheckService(store, pipeline, catalogue, inventory)
+    try:
+        with stopped(lab, "atesth6"):
+            summary = service.run(
+                service.spec(
+                    ["linux-uptime", "uptime-strict"], "atesth1,atesth2,atesth6,sim1", "pytest"
+                )
+            )
+    finally:
+        pipeline.executor.shutdown()
+        store.dispose()
+    uptime = finding(summary, "atesth1", "linux-uptime", "uptime_seconds")
+    assert uptime.status is Status.OK and uptime.value is not None and uptime.value > 0
+    strict = result(summary, "atesth2", "uptime-strict")
+    assert strict.status is Status.WARNING
+    assert '"uptime_seconds"' in strict.raw  # the fact, as the parser read it
+    down = result(summary, "atesth6", "linux-uptime")
+    assert down.status is Status.UNKNOWN and "unreachable" in down.summary
+    assert summary.run.results["sim1"].outcome.value == "skipped"  # no check for a switch
+    runs = list((summary.run.artifacts_dir or tmp_path).glob("facts-*"))
+    assert [p.name for p in runs] == ["facts-gather-facts"]  # one playbook run for both

@@ -215,3 +215,47 @@ def test_wrong_types_in_inventory_check_settings_name_the_line(tmp_path: Path) -
     )
     assert "hosts.yaml:7: web1.data.checks.linux-disk.enabled: must be true or false" in text
     assert "hosts.yaml:8: web1.data.checks.linux-disk.colour: unknown field" in text
+
+
+def test_a_fact_from_a_playbook(tmp_path: Path) -> None:
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "facts.yml").write_text("- hosts: all\n  tasks: []\n")
+    write(
+        tmp_path / "checks",
+        "up.yaml",
+        """\
+        applies_to: server
+        playbook: facts.yml
+        fact: ansible_facts.uptime_seconds
+        parse: json
+        values: {uptime_seconds: {warning: 600, below: true}}
+        """,
+    )
+    check = load_checks(tmp_path / "checks").get("up")
+    assert check.playbook == (tmp_path / "playbooks" / "facts.yml").resolve()
+    assert check.fact == "ansible_facts.uptime_seconds"
+    path = write(
+        tmp_path / "bad",
+        "up.yaml",
+        """\
+        applies_to: server
+        commands: {server: uptime}
+        playbook: ../../etc/passwd
+        fact: "uptime; rm"
+        parse: json
+        values: {uptime_seconds: {warning: 600, below: true}}
+        """,
+    )
+    found = problems(tmp_path / "bad")
+    assert any(p.startswith(f"{path}:4: fact: a dotted path") for p in found), found
+    assert any(p.startswith(f"{path}:3: playbook: no playbook") for p in found), found
+
+
+def test_facts_are_found_under_their_injected_names() -> None:
+    from automator.runners._ansible import _fact
+
+    facts = {"ansible_uptime_seconds": 42, "ansible_mounts": [{"mount": "/"}], "custom": {"a": 1}}
+    assert _fact(facts, "ansible_facts.uptime_seconds") == 42
+    assert _fact(facts, "ansible_uptime_seconds") == 42
+    assert _fact(facts, "custom.a") == 1
+    assert _fact(facts, "ansible_facts.nothing") is None

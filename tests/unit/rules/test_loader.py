@@ -119,9 +119,13 @@ rules:
 
 
 def test_the_shipped_remediations_load():
-    catalogue = Catalogue(REPO / "runbooks", REPO / "playbooks")
+    from automator.cli._app import open_catalogue
+    from automator.config import Settings
+
+    catalogue = open_catalogue(Settings.from_env(project_dir=REPO, environ={}))
     rulebook = load_rulebook(REPO / "remediations", catalogue)
     assert "restart-labsvc" in rulebook
+    assert rulebook.get("backup-on-config-change").debounce == timedelta(seconds=30)
     restart = rulebook.get("restart-labsvc")
     assert restart.action.runbook == "restart-service"
     assert restart.throttle is not None and restart.correlate is not None

@@ -42,7 +42,7 @@ def test_schedule_list_shows_what_runs_when_and_what_ran_last(tmp_path, monkeypa
     result = CliRunner().invoke(schedule, ["list", "--home", str(home)])
     assert result.exit_code == 0, result.output
 
-    assert "3 schedule entries; run by host-a:1 (lease until" in result.output
+    assert "4 schedule entries; run by host-a:1 (lease until" in result.output  # + backup
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "@" in line}
     started = clock.now.astimezone(UTC)
     assert f"{started + timedelta(minutes=5):%Y-%m-%d %H:%M} UTC" in rows[FIVE.name]
