@@ -39,6 +39,14 @@ class Base(DeclarativeBase):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # listing and filtered search, newest first, over millions of tickets
+    __table_args__ = (
+        Index("ix_tickets_status_id", "status", "id"),
+        Index("ix_tickets_tenant_id", "tenant", "id"),
+        Index("ix_tickets_owner_id", "owner", "id"),
+        Index("ix_tickets_kind_id", "kind", "id"),
+        Index("ix_tickets_priority_id", "priority", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -51,6 +59,14 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # the service contract whose SLA applies (contracts/<name>.yaml), set when opened
+    contract: Mapped[str | None] = mapped_column(String(100))
+    # customer relations: a rating 1-5 on a resolved ticket; a complaint's analysis
+    satisfaction: Mapped[int | None]
+    satisfaction_note: Mapped[str | None] = mapped_column(Text)
+    analysis: Mapped[str | None] = mapped_column(Text)
 
     hosts: Mapped[list[TicketHost]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketHost.host"
