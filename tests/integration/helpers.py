@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from automator.inventory import Host, Inventory, load_inventory
@@ -71,3 +74,30 @@ def ssh(host: Host, command: str) -> tuple[int, str]:
         return rc, stdout.read().decode() + stderr.read().decode()
     finally:
         client.close()
+
+
+def automator_cli(
+    home: Path, inventory: Path, project: Path = PROJECT
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The ``automator`` command as an operator runs it: a process of its own, settings from
+    the environment, wide plain output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATOR_")}
+    env.update(
+        AUTOMATOR_HOME=str(home),
+        AUTOMATOR_INVENTORY=str(inventory),
+        AUTOMATOR_PROJECT=str(project),
+        COLUMNS="200",
+        NO_COLOR="1",
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "automator.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    return run

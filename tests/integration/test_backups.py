@@ -30,7 +30,7 @@ from automator.store import Job, Ticket, utcnow
 from automator.tickets import TicketKind, TicketService, TicketStatus
 
 from .alertmanager import running_server
-from .helpers import stopped
+from .helpers import automator_cli, stopped
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = (
@@ -317,28 +317,7 @@ def test_a_burst_of_config_change_events_gives_one_backup_after_the_last(world, 
 
 
 def test_the_backup_commands(lab, tmp_path):
-    import os
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATOR_")}
-    env.update(
-        AUTOMATOR_HOME=str(tmp_path / "home"),
-        AUTOMATOR_INVENTORY=str(lab.inventory_dir),
-        AUTOMATOR_PROJECT=str(REPO),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
-
-    def automator(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "automator.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
+    automator = automator_cli(tmp_path / "home", lab.inventory_dir, REPO)
     first = automator("backup", "--limit", "sim2,atesth2,ups1")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "2 changed, 0 unchanged, 0 not backed up; commit" in first.stdout

@@ -6,8 +6,6 @@ faults are cleared."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from automator.runbooks import Catalogue
 from automator.store import CheckState, Store, Ticket, utcnow
 from automator.tickets import TicketService
 
-from .helpers import PROJECT, ssh, stopped
+from .helpers import PROJECT, automator_cli, ssh, stopped
 
 REPO = Path(__file__).resolve().parents[2]
 AUTOMATOR = [sys.executable, "-m", "automator.cli"]
@@ -258,20 +256,7 @@ def test_running_configuration_is_judged_but_never_stored(lab, world):
 
 
 def test_the_check_command(lab, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATOR_")}
-    env.update(
-        AUTOMATOR_HOME=str(tmp_path / "home"),
-        AUTOMATOR_INVENTORY=str(lab.inventory_dir),
-        AUTOMATOR_PROJECT=str(REPO),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
-
-    def automator(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*AUTOMATOR, *args], env=env, capture_output=True, text=True, timeout=300, check=False
-        )
-
+    automator = automator_cli(tmp_path / "home", lab.inventory_dir, REPO)
     listed = automator("check", "--list")
     assert listed.returncode == 0 and "linux-disk" in listed.stdout and "ups" in listed.stdout
     ok = automator("check", "--limit", "sim1,ups1", "--check", "ios-cpu", "--check", "ups")
