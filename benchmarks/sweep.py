@@ -205,7 +205,6 @@ def fetch_netmiko(host: Any, commands: list[str]) -> int:
         username=host.credentials.username,
         password=host.credentials.password(),
         secret=host.credentials.enable_secret(),
-        fast_cli=False,
     )
     try:
         connection.enable()

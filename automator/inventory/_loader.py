@@ -38,6 +38,9 @@ from automator.inventory._model import (
     MaintenanceWindow,
 )
 
+# libyaml's parser when PyYAML was built with it (the wheels are): the same nodes and marks,
+# several times faster on inventories of hundreds of hosts
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _NULL = "tag:yaml.org,2002:null"
@@ -196,7 +199,7 @@ class _Loader:
             self.problems.append(Problem(file, None, "file", f"cannot be read: {exc.strerror}"))
             return None
         try:
-            return yaml.compose(text, Loader=yaml.SafeLoader)
+            return yaml.compose(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None

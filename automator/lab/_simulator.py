@@ -6,8 +6,11 @@ Run inside the lab's controller namespace by ``Lab.up()``::
         --password-file F --enable-secret-file F --hostname-prefix sim --outputs-dir DIR
 
 Device *i* (1-based) is ``<prefix><i>`` on TCP port ``P + i - 1``, all of them served by one
-asyncio loop. Secrets are read from files so that they never show on a command line. Prints
-``READY ...`` once every port listens.
+asyncio loop. Tools that have no port field (RANCID's router.db) need one address per device
+instead: with ``--address-base A --port 22`` in place of ``--base-port``, device *i* listens on
+address ``A + i - 1`` (``127.1.0.255`` is followed by ``127.1.1.0``), port 22, all in
+127.0.0.0/8, which is all on the loopback interface. Secrets are read from files so that they
+never show on a command line. Prints ``READY ...`` once every device listens.
 
 fake-switches (the switch farm) models a switch's configuration but has no BGP, OSPF,
 environment or CPU figures, which health checks read. These devices model no state at all:
@@ -26,7 +29,9 @@ What netmiko's ``cisco_ios`` driver relies on behaves as on IOS: the ``NAME>`` p
 Configuration lines are merged into the device's running-config file and saving copies it to
 the startup-config file, so a "configuration saved" check sees a difference and its repair.
 Commands may be abbreviated (``sh ip bgp sum``) where the abbreviation is unambiguous among the
-recorded commands, and filtered with ``| include``, ``| exclude`` or ``| begin``.
+recorded commands, and filtered with ``| include``, ``| exclude`` or ``| begin``. RANCID 3.13
+(``clogin``, its ``ios`` module) collects from it unpatched: of the ~70 commands it sends, those
+with no recorded output are refused as IOS refuses a command a model lacks, and it skips them.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import argparse
 import asyncio
 import functools
 import hmac
+import ipaddress
 import logging
 import os
 import re
@@ -603,7 +609,34 @@ class _Server(asyncssh.SSHServer):
         return _Session(Cli(self._device))
 
 
-async def serve(args: argparse.Namespace, password: str, enable_secret: str) -> None:
+def endpoints(
+    count: int,
+    *,
+    host: str = "127.0.0.1",
+    base_port: int | None = None,
+    address_base: str | None = None,
+    port: int = 22,
+) -> list[tuple[str, int]]:
+    """Where devices 1..count listen: ``host`` on consecutive ports from ``base_port``, or
+    consecutive loopback addresses from ``address_base``, all on ``port``."""
+    if (base_port is None) == (address_base is None):
+        raise ValueError("give either base_port or address_base")
+    if base_port is not None:
+        return [(host, base_port + i) for i in range(count)]
+    first = ipaddress.IPv4Address(address_base)
+    loopback = ipaddress.IPv4Network("127.0.0.0/8")
+    addresses = [first + i for i in range(count)]  # raises past 255.255.255.255
+    if addresses and not (addresses[0] in loopback and addresses[-1] in loopback):
+        raise ValueError(
+            f"{count} addresses from {first} leave the loopback range 127.0.0.0/8: the"
+            " simulator listens on loopback only"
+        )
+    return [(str(address), port) for address in addresses]
+
+
+async def serve(
+    args: argparse.Namespace, where: list[tuple[str, int]], password: str, enable_secret: str
+) -> None:
     outputs = Outputs(args.outputs_dir)
     # One host key for every device, made once: parsing a key per device is what made the
     # switch farm slow to start.
@@ -614,22 +647,30 @@ async def serve(args: argparse.Namespace, password: str, enable_secret: str) -> 
         agent_forwarding=False,
         x11_forwarding=False,
     )
-    for i in range(1, args.count + 1):
+    for i, (host, port) in enumerate(where, start=1):
         device = Device(f"{args.hostname_prefix}{i}", enable_secret, outputs)
         factory = functools.partial(_Server, device, args.username, password)
-        await asyncssh.listen(
-            args.host, args.base_port + i - 1, options=options, server_factory=factory
-        )
-    last = args.base_port + args.count - 1
-    print(f"READY {args.count} devices on {args.host}:{args.base_port}-{last}", flush=True)
+        await asyncssh.listen(host, port, options=options, server_factory=factory)
+    print(f"READY {len(where)} devices on {_describe(where)}", flush=True)
     await asyncio.Event().wait()
+
+
+def _describe(where: list[tuple[str, int]]) -> str:
+    """``127.0.0.1:22001-22300`` or ``127.1.0.1-127.1.1.44:22``."""
+    (first_host, first_port), (last_host, last_port) = where[0], where[-1]
+    if first_host == last_host:
+        return f"{first_host}:{first_port}-{last_port}"
+    return f"{first_host}-{last_host}:{first_port}"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m automator.lab._simulator")
     parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--base-port", type=int, required=True)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--base-port", type=int, help="device i on --host, port P + i - 1")
+    mode.add_argument("--address-base", help="device i on loopback address A + i - 1, port --port")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=22)
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password-file", type=Path, required=True)
     parser.add_argument("--enable-secret-file", type=Path, required=True)
@@ -637,11 +678,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--outputs-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
     if not (args.outputs_dir / DEFAULT_DEVICE).is_dir():
         parser.error(f"{args.outputs_dir / DEFAULT_DEVICE} is not a folder")
+    try:
+        where = endpoints(
+            args.count,
+            host=args.host,
+            base_port=args.base_port,
+            address_base=args.address_base,
+            port=args.port,
+        )
+    except ValueError as exc:  # also a malformed address
+        parser.error(str(exc))
     password = args.password_file.read_text().strip()
     enable_secret = args.enable_secret_file.read_text().strip()
-    asyncio.run(serve(args, password, enable_secret))
+    asyncio.run(serve(args, where, password, enable_secret))
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ def _to_nornir(host: Host, context: RunContext) -> NornirHost:
             "auth_timeout": timeout,
             "banner_timeout": timeout,
             "read_timeout_override": None,
-            "fast_cli": False,
+            "fast_cli": True,  # netmiko's default: its timing, not a slower one of ours
         }
         secret = credentials.enable_secret()
         if secret is not None:

@@ -51,7 +51,7 @@ def test_missing_hosts_file_does_not_stop_the_other_checks(problems: Problems) -
 
 def test_yaml_syntax_error_has_the_line_of_the_error(problems: Problems) -> None:
     assert problems("syntax") == [
-        "syntax/hosts.yaml:4: yaml: syntax error: expected ',' or ']', but got ':'"
+        "syntax/hosts.yaml:4: yaml: syntax error: did not find expected ',' or ']'"
     ]
 
 
@@ -212,5 +212,5 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as raised:
         load_inventory(tmp_path)
     assert [str(p) for p in raised.value.problems] == [
-        f"{tmp_path}/hosts.yaml: yaml: unacceptable character #x00ff: invalid start byte"
+        f"{tmp_path}/hosts.yaml: yaml: unacceptable character #x00ff: invalid leading UTF-8 octet"
     ]

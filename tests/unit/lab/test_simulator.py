@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 from automator.lab import _simulator
@@ -15,6 +20,7 @@ from automator.lab._simulator import (
     Outputs,
     apply_config,
     command_filename,
+    endpoints,
     reset_output,
     set_output,
     startup_from_running,
@@ -209,3 +215,75 @@ def test_output_filters_take_a_regular_expression(outputs: Path) -> None:
     assert cli.enter("show running-config | begin ^line vty").text.startswith("line vty 0 4\n")
     assert "% Invalid input" in cli.enter("show clock | grep x").text
     assert "% Invalid input" in cli.enter("show clock | include (").text
+
+
+def test_endpoints_put_devices_on_consecutive_ports_of_one_host() -> None:
+    assert endpoints(3, host="127.0.0.1", base_port=22001) == [
+        ("127.0.0.1", 22001),
+        ("127.0.0.1", 22002),
+        ("127.0.0.1", 22003),
+    ]
+
+
+def test_endpoints_give_each_device_its_own_loopback_address_wrapping_octets() -> None:
+    assert endpoints(3, address_base="127.1.0.254", port=22) == [
+        ("127.1.0.254", 22),
+        ("127.1.0.255", 22),
+        ("127.1.1.0", 22),
+    ]
+    assert endpoints(300, address_base="127.1.0.1")[-1] == ("127.1.1.44", 22)
+
+
+@pytest.mark.parametrize(
+    ("count", "base"),
+    [(1, "10.0.0.1"), (2, "127.255.255.255"), (1, "127.1.0.300"), (1, "::1")],
+)
+def test_endpoints_refuse_addresses_off_loopback_or_malformed(count: int, base: str) -> None:
+    with pytest.raises(ValueError):
+        endpoints(count, address_base=base)
+
+
+def test_endpoints_take_ports_or_addresses_not_both() -> None:
+    with pytest.raises(ValueError, match="either"):
+        endpoints(1, base_port=22001, address_base="127.1.0.1")
+    with pytest.raises(ValueError, match="either"):
+        endpoints(1)
+
+
+def test_address_mode_serves_each_device_on_its_own_address(outputs: Path, tmp_path: Path) -> None:
+    """The real process: three devices from 127.77.0.254 on one port, across an octet."""
+    (tmp_path / "password").write_text("pw-secret\n")
+    (tmp_path / "enable").write_text(SECRET + "\n")
+    with socket.socket() as probe:  # a port free on loopback now
+        probe.bind(("127.77.0.254", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "automator.lab._simulator",
+        "--count", "3", "--address-base", "127.77.0.254", "--port", str(port),
+        "--password-file", str(tmp_path / "password"),
+        "--enable-secret-file", str(tmp_path / "enable"),
+        "--outputs-dir", str(outputs),
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as simulator:
+        try:
+            assert simulator.stdout is not None
+            ready = simulator.stdout.readline()
+            assert ready == f"READY 3 devices on 127.77.0.254-127.77.1.0:{port}\n"
+            prompts = asyncio.run(
+                _prompts([("127.77.0.254", port), ("127.77.0.255", port), ("127.77.1.0", port)])
+            )
+            assert prompts == ["sim1>", "sim2>", "sim3>"]
+        finally:
+            simulator.terminate()
+
+
+async def _prompts(targets: list[tuple[str, int]]) -> list[str]:
+    """The first prompt each address answers with, over SSH."""
+    prompts = []
+    for host, port in targets:
+        async with asyncssh.connect(
+            host, port, username="admin", password="pw-secret", known_hosts=None
+        ) as connection:
+            shell = await connection.create_process(term_type="vt100")
+            prompts.append((await asyncio.wait_for(shell.stdout.readuntil(">"), 10)).strip())
+    return prompts
