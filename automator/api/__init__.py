@@ -20,6 +20,7 @@ from automator.api._config import (
     load_hooks_config,
 )
 from automator.api._server import serve, server
+from automator.api._tickets import ticket_routes
 from automator.api._writer import IntakeWriter, OnIngested
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "load_hooks_config",
     "serve",
     "server",
+    "ticket_routes",
 ]

@@ -106,10 +106,14 @@ def trend_finding(
     The line is fitted by least squares on (days, value). ``reaches``: the line crosses the
     level within ``within`` from now (and it is heading that way). ``rising``: its slope is at
     least ``rising`` per day and the fit is steady (R² ≥ ``steadiness``), so one warm
-    afternoon is not a trend.
+    afternoon is not a trend. The readings must span at least a 24th of the window.
     """
     points = [(when, value) for when, value in series if now - when <= trend.window]
     if len(points) < trend.min_points:
+        return None
+    # readings minutes apart (an operator's repeated `automator check`) say nothing of a
+    # rate per day: the points must span a 24th of the window (7 h of a week, 1 h of a day)
+    if points[-1][0] - points[0][0] < trend.window / 24:
         return None
     fit = _fit(points)
     if fit is None:

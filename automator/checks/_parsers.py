@@ -24,6 +24,7 @@ import fnmatch
 import json
 import re
 import shlex
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,12 @@ from types import MappingProxyType
 from typing import Any
 
 import textfsm  # type: ignore[import-untyped]
-from ntc_templates.parse import ParsingException, parse_output  # type: ignore[import-untyped]
+from ntc_templates.parse import (  # type: ignore[import-untyped]
+    ParsingException,
+    parse_output,
+)
+from ntc_templates.parse import _get_template_dir as ntc_template_dir
+from textfsm import clitable
 
 from automator.errors import AutomatorError
 
@@ -540,7 +546,22 @@ def _template_rows(template: Path, output: CommandOutput) -> list[Row]:
 
 
 def _index_rows(platform: str, output: CommandOutput) -> list[Row]:
-    """Rows of one output, the template chosen by platform and command (ours first)."""
+    """Rows of one output, the template chosen by platform and command (ours first).
+
+    A sweep parses thousands of outputs with a handful of templates: each template is found
+    in the index once and compiled about once (a few times when threads parse at the same
+    moment), where ntc-templates' ``parse_output`` would compile it again for every output."""
+    template = _template_for(platform, output.command)
+    if template is not None:
+        fsm = _borrow(template)
+        try:
+            fsm.Reset()
+            return _lowered(fsm.ParseTextToDicts(output.output))
+        except textfsm.TextFSMError as error:
+            raise ParseError(f"{output.command}: {error}") from error
+        finally:
+            with _FOUND_LOCK:
+                _IDLE.setdefault(template, []).append(fsm)
     try:
         rows = parse_output(
             platform=platform,
@@ -554,6 +575,44 @@ def _index_rows(platform: str, output: CommandOutput) -> list[Row]:
     except textfsm.TextFSMError as error:
         raise ParseError(f"{output.command}: {error}") from error
     return _lowered(rows)
+
+
+_FOUND: dict[tuple[str, str], Path | None] = {}
+_FOUND_LOCK = threading.Lock()
+# compiled templates not in use, by file: a TextFSM object keeps its parse state, so a thread
+# borrows one (or compiles another when all are busy) and gives it back
+_IDLE: dict[Path, list[Any]] = {}
+
+
+def _borrow(template: Path) -> Any:
+    with _FOUND_LOCK:
+        idle = _IDLE.get(template)
+        if idle:
+            return idle.pop()
+    with template.open() as handle:
+        return textfsm.TextFSM(handle)
+
+
+def _template_for(platform: str, command: str) -> Path | None:
+    """The one template file the index (ours, then ntc-templates') names for a platform and
+    command; None when there is none or several (``parse_output`` then does the work)."""
+    key = (platform, command)
+    with _FOUND_LOCK:
+        if key in _FOUND:
+            return _FOUND[key]
+        found: Path | None = None
+        for directory in (TEMPLATES, Path(ntc_template_dir())):
+            try:
+                table = clitable.CliTable("index", str(directory))
+            except clitable.CliTableError:
+                continue
+            row = table.index.GetRowMatch({"Platform": platform, "Command": command})
+            if row:
+                names = table.index.index[row]["Template"].split(":")
+                found = directory / names[0] if len(names) == 1 else None
+                break
+        _FOUND[key] = found
+        return found
 
 
 def _field(value: Any) -> float | int | str | None:

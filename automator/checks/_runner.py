@@ -197,12 +197,12 @@ class CheckRunner:
     ) -> HostResult:
         if collected.outcome not in (Outcome.OK, Outcome.CHANGED):
             why = f"not checked: {collected.outcome.value}: {collected.error or 'no answer'}"
-            checks = {p.check.name: unknown(p.check.name, host.name, why) for p in planned}
+            unchecked = {p.check.name: unknown(p.check.name, host.name, why) for p in planned}
             return HostResult(
                 host.name,
                 collected.outcome,
                 output=collected.output,
-                data={"checks": {name: r.to_json() for name, r in checks.items()}},
+                data={"checks": {name: r.to_json() for name, r in unchecked.items()}},
                 error=collected.error,
                 duration=collected.duration,
                 started_at=collected.started_at,

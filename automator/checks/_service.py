@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from automator.checks._action import ACTION
 from automator.checks._judge import trend_finding
@@ -39,6 +39,7 @@ from automator.store import (
     Measurement,
     Store,
     Ticket,
+    TimelineEntry,
     utcnow,
 )
 from automator.tickets import Priority, TicketKind, TicketService, TicketStatus
@@ -157,20 +158,22 @@ class CheckService:
                 results.append(CheckResult.from_json(name, host, data, raws.get(name, "")))
             if host_result.outcome is Outcome.UNREACHABLE:
                 unreachable[host] = host_result.error or "unreachable"
-        with self.store.session() as session:
-            session.add_all(
-                Measurement(
-                    at=now,
-                    host=result.host,
-                    check=result.check,
-                    metric=finding.metric,
-                    item=finding.item,
-                    value=finding.value,
-                )
-                for result in results
-                for finding in result.findings
-                if finding.value is not None and not finding.trend
-            )
+        values = [
+            {
+                "at": now,
+                "host": result.host,
+                "check": result.check,
+                "metric": finding.metric,
+                "item": finding.item,
+                "value": finding.value,
+            }
+            for result in results
+            for finding in result.findings
+            if finding.value is not None and not finding.trend
+        ]
+        if values:
+            with self.store.session() as session:
+                session.execute(insert(Measurement), values)
         self._trends(results, now)
         summary = SweepSummary(run, results)
         reachability = [
@@ -245,16 +248,20 @@ class CheckService:
     ) -> list[Event]:
         """Move every (host, check) state and open, update or resolve its ticket; return
         the events of the statuses that changed. The checks of an unreachable host are
-        ``unknown`` without tickets of their own: its ``reachable`` ticket speaks for them."""
+        ``unknown`` without tickets of their own: its ``reachable`` ticket speaks for them.
+
+        One transaction holds the states, the results and the entries of tickets that keep
+        failing (most of a night's news); only a ticket that opens or resolves costs one of
+        its own, made while this one has written nothing yet."""
         hosts = sorted({result.host for result in results})
-        with self.store.session() as session:
+        events: list[Event] = []
+        with self.store.session() as session, session.no_autoflush:
             states = {
                 (state.host, state.check): state
                 for state in session.scalars(select(CheckState).where(CheckState.host.in_(hosts)))
             }
-            open_tickets = {
-                ticket_id
-                for (ticket_id,) in session.execute(
+            open_tickets = set(
+                session.scalars(
                     select(Ticket.id).where(
                         Ticket.id.in_([s.ticket_id for s in states.values() if s.ticket_id]),
                         Ticket.status.not_in(
@@ -262,73 +269,84 @@ class CheckService:
                         ),
                     )
                 )
-            }
-            session.expunge_all()
-        events: list[Event] = []
-        for result in results:
-            state = states.get((result.host, result.check))
-            previous = Status(state.status) if state is not None else Status.OK
-            changed = state is None or previous is not result.status
-            if state is None:
-                state = CheckState(host=result.host, check=result.check, since=now, streak=0)
-                states[(result.host, result.check)] = state
-            if changed:
-                state.since, state.streak = now, 0
-            state.status, state.checked_at, state.run_id = result.status.value, now, run_id
-            state.summary, state.streak = result.summary, (state.streak or 0) + 1
-            # a ticket a person resolved or closed is done with: the next failure opens another
-            ticket_id = state.ticket_id if state.ticket_id in open_tickets else None
-            failing = result.status.failing
-            if result.check != REACHABLE and result.host in unreachable:
+            )
+            updated: list[TimelineEntry] = []
+            for result in results:
+                state = states.get((result.host, result.check))
+                previous = Status(state.status) if state is not None else Status.OK
+                changed = state is None or previous is not result.status
+                if state is None:
+                    state = CheckState(host=result.host, check=result.check, since=now, streak=0)
+                    states[(result.host, result.check)] = state
+                    session.add(state)
+                if changed:
+                    state.since, state.streak = now, 0
+                state.status, state.checked_at, state.run_id = result.status.value, now, run_id
+                state.summary, state.streak = result.summary, (state.streak or 0) + 1
+                # a ticket a person resolved or closed is done with: the next failure opens
+                # another
+                ticket_id = state.ticket_id if state.ticket_id in open_tickets else None
+                failing = result.status.failing
+                if result.check != REACHABLE and result.host in unreachable:
+                    state.ticket_id = ticket_id
+                    continue
+                if failing and ticket_id is None:
+                    ticket_id = self._open(result, run_id)
+                    summary.opened.append(ticket_id)
+                elif failing and ticket_id is not None:
+                    what = "now" if changed else "still"
+                    updated.append(
+                        TimelineEntry(
+                            ticket_id=ticket_id,
+                            at=now,
+                            kind="check",
+                            actor=ACTOR,
+                            message=f"{result.check} {what} {result.status.value} on "
+                            f"{result.host} ({state.streak} in a row): {result.summary}",
+                            data=_entry_data(result),
+                            run_id=run_id,
+                        )
+                    )
+                    summary.updated.append(ticket_id)
+                elif ticket_id is not None:
+                    self.tickets.add_entry(
+                        ticket_id,
+                        "check",
+                        ACTOR,
+                        f"{result.check} passes again on {result.host}: {result.summary}",
+                        _entry_data(result),
+                        run_id=run_id,
+                    )
+                    self.tickets.set_status(
+                        ticket_id, TicketStatus.RESOLVED, ACTOR, f"{result.check} passes again"
+                    )
+                    summary.resolved.append(ticket_id)
+                    ticket_id = None
                 state.ticket_id = ticket_id
-                continue
-            if failing and ticket_id is None:
-                ticket_id = self._open(result, run_id)
-                summary.opened.append(ticket_id)
-            elif failing and ticket_id is not None:
-                what = "now" if changed else "still"
-                self.tickets.add_entry(
-                    ticket_id,
-                    "check",
-                    ACTOR,
-                    f"{result.check} {what} {result.status.value} on {result.host} "
-                    f"({state.streak} in a row): {result.summary}",
-                    _entry_data(result),
-                    run_id=run_id,
+                if changed and (failing or previous.failing):
+                    events.append(_event(result, now, firing=failing, ticket_id=ticket_id))
+            session.add_all(updated)
+            if updated:
+                session.execute(
+                    update(Ticket)
+                    .where(Ticket.id.in_({entry.ticket_id for entry in updated}))
+                    .values(updated_at=now)
                 )
-                summary.updated.append(ticket_id)
-            elif ticket_id is not None:
-                self.tickets.add_entry(
-                    ticket_id,
-                    "check",
-                    ACTOR,
-                    f"{result.check} passes again on {result.host}: {result.summary}",
-                    _entry_data(result),
-                    run_id=run_id,
-                )
-                self.tickets.set_status(
-                    ticket_id, TicketStatus.RESOLVED, ACTOR, f"{result.check} passes again"
-                )
-                summary.resolved.append(ticket_id)
-                ticket_id = None
-            state.ticket_id = ticket_id
-            if changed and (failing or previous.failing):
-                events.append(_event(result, now, firing=failing, ticket_id=ticket_id))
-        with self.store.session() as session:
-            for state in states.values():
-                session.merge(state)
-            session.add_all(
-                CheckResultRow(
-                    run_id=run_id,
-                    at=now,
-                    host=result.host,
-                    check=result.check,
-                    status=result.status.value,
-                    summary=result.summary,
-                    findings=[finding.to_json() for finding in result.findings],
-                    raw=result.raw,
-                )
-                for result in results
+            session.execute(
+                insert(CheckResultRow),
+                [
+                    {
+                        "run_id": run_id,
+                        "at": now,
+                        "host": result.host,
+                        "check": result.check,
+                        "status": result.status.value,
+                        "summary": result.summary,
+                        "findings": [finding.to_json() for finding in result.findings],
+                        "raw": result.raw,
+                    }
+                    for result in results
+                ],
             )
         return events
 

@@ -81,13 +81,16 @@ COMMANDS = {
     "deny": "automator.cli._run:deny",
     "events": "automator.cli._events:events",
     "inventory": "automator.cli._inventory:inventory",
+    "itsm": "automator.cli._itsm:itsm",
     "lab": "automator.cli._lab:lab",
     "report": "automator.cli._report:report",
+    "reviews": "automator.cli._reviews:reviews",
     "rules": "automator.cli._rules:rules",
     "run": "automator.cli._run:run",
     "runbooks": "automator.cli._inventory:runbooks",
     "schedule": "automator.cli._schedule:schedule",
     "serve": "automator.cli._serve:serve",
+    "sla": "automator.cli._sla:sla",
     "tickets": "automator.cli._tickets:tickets",
 }
 

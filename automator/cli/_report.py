@@ -1,4 +1,5 @@
-"""``automator report inspection``: the daily inspection report, as HTML to print and sign."""
+"""``automator report inspection|service``: the daily inspection report and the monthly
+service report, as HTML to print, sign and hand over."""
 
 from __future__ import annotations
 
@@ -78,6 +79,62 @@ def inspection(settings: Settings, when: datetime | None, output: Path | None, t
         f"hosts checked, {len(data.unchecked)} could not be"
         + (f"; {len(data.changes)} changes since {data.previous_day}" if data.previous_day else "")
     )
+
+
+def _month(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from automator.reports import ReportError
+    from automator.reports._service import month_bounds
+
+    try:
+        month_bounds(value)
+    except ReportError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
+@report.command("service")
+@click.option(
+    "--month", required=True, metavar="YYYY-MM", callback=_month, help="The month to report"
+)
+@click.option("--tenant", help="One customer's report [default: every tenant]")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Where to write the HTML [default: <home>/reports/service-YYYY-MM[-TENANT].html]",
+)
+@click.option(
+    "--timezone",
+    "tz",
+    metavar="ZONE",
+    default="UTC",
+    show_default=True,
+    callback=_zone_name,
+    help="The time zone whose month is reported, e.g. Europe/Berlin",
+)
+@pass_settings
+def service(
+    settings: Settings, month: str, tenant: str | None, output: Path | None, tz: str
+) -> None:
+    """Write the monthly service report: tickets by kind and priority, MTTA and MTTR, SLA
+    compliance and breaches per tenant, automatic remediation, recurring problems and their
+    fixes, unauthorised changes, complaints, satisfaction and service reviews."""
+    from automator.reports._service import render_service_report, service_report
+
+    data = service_report(open_store(settings), month, tenant, tz)
+    suffix = f"-{_safe(tenant)}" if tenant else ""
+    target = output or settings.home / "reports" / f"service-{month}{suffix}.html"
+    _write(target, render_service_report(data))
+    console.print(
+        f"wrote {escape(str(target))}: tickets {data.tickets}, incidents "
+        f"{data.times[-1].opened}, SLA breaches {data.breaches_total}, complaints "
+        f"{data.complaints_total}"
+    )
+
+
+def _safe(name: str) -> str:
+    """A tenant's name as part of a file name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def _catalogue(settings: Settings) -> CheckCatalogue | None:

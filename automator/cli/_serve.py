@@ -21,11 +21,12 @@ from automator.cli._app import (
     pass_settings,
 )
 from automator.config import Settings
-from automator.errors import AutomatorError
+from automator.errors import AutomatorError, ConfigError
 from automator.store import utcnow
 
 if TYPE_CHECKING:
     from automator.schedule import ScheduleEntry, Scheduler
+    from automator.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,14 @@ log = logging.getLogger(__name__)
 )
 @pass_settings
 def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
-    """Serve the hooks, run the rules of remediations/ on what arrives, and run the checks
-    of checks/ at their schedules."""
-    from automator.api import approval_routes, create_app, server
+    """Serve the hooks, run the rules of remediations/ on what arrives, run the checks of
+    checks/ and the backup at their schedules, and keep the service desk's clocks: SLA
+    warnings and breaches, escalation, notifications, and the ITSM mirror (itsm.yaml)."""
+    from automator.api import approval_routes, create_app, server, ticket_routes
     from automator.checks import CheckService, load_checks, scheduled_sweeps
     from automator.engine import RemediationEngine
     from automator.events import EventIntake
+    from automator.notify import build_desk_ticks
     from automator.rules import Coalescer, RuleEngine, StoreRuleState, load_rulebook
     from automator.schedule import Scheduler
 
@@ -78,10 +81,16 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     )
     app = create_app(settings, pipeline.store, on_ingested=engine.wake)
     app.include_router(approval_routes(pipeline))
+    app.include_router(ticket_routes(pipeline.store))
+    desk = build_desk_ticks(settings, pipeline.store, inventory)
+    itsm = _itsm_sync(settings, pipeline.store)
+    if itsm is not None:
+        desk.append(itsm)
     stop = threading.Event()
     workers = [
         threading.Thread(target=engine.run, args=(stop,), name="engine"),
         threading.Thread(target=_run_schedules, args=(scheduler, stop), name="scheduler"),
+        threading.Thread(target=_run_desk, args=(desk, stop), name="desk"),
     ]
     for worker in workers:
         worker.start()
@@ -100,6 +109,37 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
             worker.join()
         scheduler.stop()
         pipeline.executor.shutdown()
+
+
+def _itsm_sync(settings: Settings, store: Store) -> Any:
+    """The ITSM mirror of itsm.yaml, if the project has one and its API key is there."""
+    path = settings.project_dir / "itsm.yaml"
+    if not path.exists():
+        return None
+    from automator.itsm import load_itsm_config, open_sync
+
+    try:
+        return open_sync(store, load_itsm_config(path))
+    except ConfigError as exc:
+        console.print(f"[yellow]ITSM mirror off: {exc}[/]")
+        return None
+
+
+def _run_desk(parts: list[Any], stop: threading.Event) -> None:
+    """Tick the SLA monitor, the escalator, the notifier and the ITSM sync, in that order,
+    every 15 s. Remote failures are theirs to record; a store that does not answer is logged
+    and tried again."""
+    while not stop.is_set():
+        for part in parts:
+            try:
+                part.tick(utcnow())
+            except AutomatorError as exc:
+                log.warning("%s: %s", type(part).__name__, exc)
+        stop.wait(15)
+    for part in parts:
+        dispose = getattr(part, "dispose", None)
+        if dispose is not None:
+            dispose()
 
 
 def _run_schedules(scheduler: Scheduler, stop: threading.Event) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from automator.store._events import FastJSON
 from automator.store._models import Base
 
 
@@ -46,7 +47,8 @@ class CheckResultRow(Base):
     check: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text, default="")
-    findings: Mapped[list[Any]] = mapped_column(default=list)
+    # thousands of rows a sweep: encoded with orjson on SQLite (the column stays JSON)
+    findings: Mapped[list[Any]] = mapped_column(FastJSON, default=list)
     raw: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -120,3 +120,9 @@ def test_a_counter_that_rose_between_two_readings_warns() -> None:
     rising = trend_finding(trend, "Gi0/1", series([10, 50], timedelta(hours=1)), NOW)
     assert rising is not None and rising.item == "Gi0/1"
     assert trend_finding(trend, "Gi0/1", series([10, 10], timedelta(hours=1)), NOW) is None
+
+
+def test_readings_minutes_apart_are_no_trend() -> None:
+    trend = Trend("used_pct", window=timedelta(days=7), reaches=100, within=timedelta(days=7))
+    minutes = series([40, 40.5, 41, 41.5], timedelta(minutes=5))
+    assert trend_finding(trend, "/", minutes, NOW) is None
