@@ -4,8 +4,6 @@ tickets of one month renders in <= 10 s.
 
     .venv/bin/python benchmarks/tickets.py [--tickets 1000000] [--months 10] [--rounds 7]
         [--db FILE]   build there and keep it; an existing file is measured again as it is
-        [--fts-prototype]  also measure a title index the schema does not have (yet)
-        [--readme]    write the figures to benchmarks/tickets-README.part.md
 
 The fixture is written straight into the store's tables (executemany on the DB-API
 connection, in the schema the migrations made): it is data to measure against, not a test of
@@ -35,7 +33,6 @@ from automator.tickets import TicketService
 BUDGET_LIST_MS = 100.0
 BUDGET_REPORT_S = 10.0
 FIRST_MONTH = date(2026, 1, 1)
-README = Path(__file__).with_name("tickets-README.part.md")
 
 CHECKS = [
     ("linux-disk", "used_pct 97% on /var (critical >= 95)"),
@@ -480,69 +477,6 @@ def report_figures(store: Store, month: str, rounds: int) -> list[Figure]:
     return figures
 
 
-FTS_BUILT: dict[str, float] = {}  # what building the prototype index took
-
-
-def fts_figures(store: Store, rounds: int) -> list[Figure]:
-    """What an FTS5 trigram index of the titles would give (not in the schema: see the
-    README part). Made here in the benchmark's own database, queried as the service would:
-    the newest matches from the index; with other filters, the index's ids when there are
-    fewer than 5,000 matches, else the title LIKE filter on the usual plan (matches are
-    then dense)."""
-    raw = store.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        started = time.perf_counter()
-        cursor.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS tickets_title_fts USING fts5(title, "
-            "content='tickets', content_rowid='id', tokenize='trigram')"
-        )
-        cursor.execute("INSERT INTO tickets_title_fts(tickets_title_fts) VALUES ('rebuild')")
-        raw.commit()
-        built = time.perf_counter() - started
-        size = cursor.execute("SELECT sum(length(block)) FROM tickets_title_fts_data").fetchone()
-        FTS_BUILT.update(seconds=built, mib=size[0] / 2**20)
-        print(f"  FTS5 index built in {built:.1f} s, {size[0] / 2**20:.0f} MiB", file=sys.stderr)
-        figures = []
-        for what, filters in SEARCHES:
-            if "text" not in filters:
-                continue
-            pattern = f"%{filters['text']}%"
-            tenant = filters.get("tenant")
-
-            def search(pattern: str = pattern, tenant: str | None = tenant) -> list[Any]:
-                ids: list[Any] = cursor.execute(
-                    "SELECT rowid FROM tickets_title_fts WHERE title LIKE ? "
-                    "ORDER BY rowid DESC LIMIT ?",
-                    (pattern, 50 if tenant is None else 5000),
-                ).fetchall()
-                if tenant is None:
-                    return ids
-                if len(ids) < 5000:
-                    marks = ",".join("?" * len(ids))
-                    ids = cursor.execute(
-                        f"SELECT id FROM tickets WHERE id IN ({marks}) AND tenant = ? "
-                        "ORDER BY id DESC LIMIT 50",
-                        [i for (i,) in ids] + [tenant],
-                    ).fetchall()
-                    return ids
-                ids = cursor.execute(
-                    "SELECT id FROM tickets WHERE tenant = ? AND title LIKE ? "
-                    "ORDER BY id DESC LIMIT 50",
-                    (tenant, pattern),
-                ).fetchall()
-                return ids
-
-            times, found = timed(search, rounds)
-            ms = [t * 1000 for t in times]
-            named = f"FTS5 prototype: {what}"
-            figures.append(Figure(named, statistics.median(ms), ms, str(len(found)), 100.0, "ms"))
-            print(f"  {figures[-1].what}: {figures[-1].median:.1f} ms", file=sys.stderr)
-        return figures
-    finally:
-        raw.close()
-
-
 def table(figures: list[Figure]) -> str:
     lines = [
         "| measured | median | runs | found | budget | |",
@@ -565,12 +499,6 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--db", type=Path, help="keep the database here (reused when it exists)")
-    parser.add_argument(
-        "--fts-prototype",
-        action="store_true",
-        help="also measure a title index that is not in the schema (adds it to the database)",
-    )
-    parser.add_argument("--readme", action="store_true", help=f"write {README.name}")
     args = parser.parse_args()
     month = (
         f"{_add_months(datetime(FIRST_MONTH.year, FIRST_MONTH.month, 1), args.months - 1):%Y-%m}"
@@ -586,16 +514,10 @@ def main() -> int:
         facts = _facts(store, path, built)
         figures = list_figures(store, args.rounds)
         figures += report_figures(store, month, max(3, args.rounds // 2))
-        if args.fts_prototype:
-            figures += fts_figures(store, args.rounds)
         store.dispose()
     print(facts)
     print(table(figures))
-    if args.readme:
-        README.write_text(_readme(facts, figures))
-        print(f"wrote {README}", file=sys.stderr)
-    measured = [f for f in figures if not f.what.startswith("FTS5")]
-    return 0 if all(f.ok for f in measured) else 1
+    return 0 if all(f.ok for f in figures) else 1
 
 
 def _facts(store: Store, path: Path, built: float | None) -> str:
@@ -611,69 +533,6 @@ def _facts(store: Store, path: Path, built: float | None) -> str:
         f"{counts['ticket_hosts']:,} ticket hosts, {counts['ticket_sla']:,} SLA rows, "
         f"{counts['runs']:,} remediation runs; {size:,.0f} MiB ({made})"
     )
-
-
-def _readme(facts: str, figures: list[Figure]) -> str:
-    scan = next(f for f in figures if f.what.startswith("text 'no such words'"))
-    fts = (
-        f"{FTS_BUILT['seconds']:.0f} s to build for these titles, {FTS_BUILT['mib']:.0f} MiB"
-        if FTS_BUILT
-        else "run with --fts-prototype to measure it"
-    )
-    return README_TEXT.format(
-        date=f"{datetime.now(UTC):%Y-%m-%d}",
-        facts=facts,
-        figures=table(figures),
-        scan=f"{scan.median:.0f} ms",
-        fts=fts,
-    )
-
-
-README_TEXT = """\
-## `tickets.py`: tickets at scale (issue 6, Speed)
-
-```bash
-.venv/bin/python benchmarks/tickets.py [--rounds 7] [--db FILE] [--fts-prototype] [--readme]
-```
-The fixture: 1,000,000 tickets over ten months (100,000 a month), written straight into a
-fresh store's tables with `executemany` (indexes dropped while the rows go in, made again by
-the migrations' own statements; no `ANALYZE`, as a store in use has none). The mix of a
-service desk: 62 % incidents (half from health checks, a third from remediation rules, drift,
-the rest by hand), changes, requests, problems, drills, 4 % complaints; P1-P4 at 3/17/50/30 %;
-20 tenants of very different sizes (14 with a contract, so SLA clocks), 60 owners, 5,000
-hosts of which 50 have a third of the trouble; mostly closed, a few thousand open; every
-ticket has its timeline (opened, the check or rule, runs, comments, status changes), a
-remediation job and run where a rule or fix acted, SLA clocks with breaches where a target
-was missed, ratings on 15 % of the resolved tickets. Then, through the real code:
-`TicketService.list(...)` (the query, ORM objects, hosts loaded), each search warmed once
-and timed 7 times; the monthly report of the last month (`service_report` and
-`render_service_report`), warmed once and timed 3 times.
-
-{date}, this project's 2-core machine, {facts}:
-
-{figures}
-
-Reading them:
-- Every filter and combination answers in a few milliseconds: the indexes of migration 0009
-  ((status, id), (tenant, id), (owner, id), (kind, id), (priority, id)) let SQLite walk one
-  filter's rows newest first and stop after 50; the host filter goes through
-  `ticket_hosts(host)`. A host named on a very large share of all tickets (100,000+) would
-  cost more (its ticket ids are gathered first).
-- **The text search over titles misses the budget when few or no titles match**: it is a
-  `LIKE '%...%'` (case-insensitive on SQLite without `lower()`, which doubled the cost), and
-  with no index for it SQLite reads every title ({scan} here) before it can say there are
-  fewer than 50 matches. A common word is found at once (the newest titles match).
-  Meeting the budget needs an index the schema does not have: an FTS5 table with the
-  trigram tokenizer over `tickets.title` (external content, kept by triggers; substring
-  `LIKE` queries use it); `--fts-prototype` builds one in the benchmark's database and
-  measures the queries the service would make with it (rows "FTS5 prototype": {fts}). On
-  PostgreSQL the same is a `pg_trgm` GIN index on `title`. Searching the timelines' text as
-  well would need the same over `timeline_entries.message`, about five times the rows.
-- The report reads the month with six queries (tickets, SLA clocks, remediation runs,
-  causes from the timelines, hosts, reviews; no ORM object per ticket). Most of its time is
-  SQLAlchemy turning those rows (stored datetimes above all) into Python values: the tickets'
-  query alone takes 0.2 s in the bare sqlite3 module and 1.4 s with the values converted.
-"""
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from automator.errors import TicketNotFound
-from automator.store import Store
+from automator.store import Store, Ticket
 from automator.tickets import (
     TRANSITIONS,
     Priority,
@@ -425,3 +425,19 @@ def test_list_pages_newest_first(tickets: TicketService, desk: dict[str, int]) -
 def test_list_refuses_unknown_values(tickets: TicketService, filters, message) -> None:
     with pytest.raises(TicketInputError, match=message):
         tickets.list(**filters)
+
+
+def test_title_search_uses_the_trigram_index_and_follows_renames(
+    tickets: TicketService, store: Store
+) -> None:
+    first = incident(tickets, title="Kernel panic on db1")
+    incident(tickets, title="disk full on web2")
+    quoted = incident(tickets, title='says "hello" on sw1')
+    assert [t.id for t in tickets.list(text="kernel PANIC")] == [first]
+    assert [t.id for t in tickets.list(text='"hello"')] == [quoted]
+    assert [t.id for t in tickets.list(text="on")] == [quoted, first + 1, first]  # 2 letters
+    assert tickets.list(text="no such words") == []
+    with store.session() as session:  # the index follows a title that changes
+        session.get_one(Ticket, first).title = "renamed"
+    assert tickets.list(text="kernel") == []
+    assert [t.id for t in tickets.list(text="renamed")] == [first]
