@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 
 import yaml
 
-from .helpers import PROJECT
+from .helpers import automator_cli
 
 
 def test_break_glass_inside_a_freeze_window(lab, tmp_path):
@@ -26,24 +23,7 @@ def test_break_glass_inside_a_freeze_window(lab, tmp_path):
         }
     ]
     (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
-    env = dict(
-        os.environ,
-        AUTOMATOR_HOME=str(tmp_path / "home"),
-        AUTOMATOR_INVENTORY=str(inventory),
-        AUTOMATOR_PROJECT=str(PROJECT),
-        COLUMNS="200",
-    )
-
-    def automator(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "automator.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
+    automator = automator_cli(tmp_path / "home", inventory)
     refused = automator("run", "greet", "--limit", name, "-p", "message=hi")
     assert refused.returncode == 1
     assert (
