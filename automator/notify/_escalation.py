@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -143,12 +144,10 @@ class Escalator:
         if contract is None or chain is None:
             where = ", ".join(sorted(facts.sites)) or "no site"
             why = "no contract" if contract is None else f"no chain for {where}, {ticket.priority}"
-            add_entry(
+            _note(
                 session,
                 ticket,
                 now,
-                "notification",
-                NOTIFY_ACTOR,
                 f"{REASONS[reason]}: nobody notified ({why})",
                 {"event": "no_chain", "reason": reason},
             )
@@ -184,12 +183,10 @@ class Escalator:
             row.status = "cancelled"
             row.last_error = f"superseded by {REASONS[reason]}"
         if superseded:
-            add_entry(
+            _note(
                 session,
                 ticket,
                 now,
-                "notification",
-                NOTIFY_ACTOR,
                 f"{len(superseded)} queued notification(s) of the {REASONS[last.reason]} "
                 f"escalation cancelled: superseded by {REASONS[reason]}",
                 {
@@ -229,12 +226,10 @@ class Escalator:
             session.add_all(rows)
             session.flush()
             queued += [row.id for row in rows]
-            add_entry(
+            _note(
                 session,
                 ticket,
                 now,
-                "notification",
-                NOTIFY_ACTOR,
                 _queued_message(reason, index + 1, count, rows, skipped, when, now, contract),
                 {
                     "event": "queued",
@@ -478,13 +473,18 @@ def acknowledge_escalation(
             row.status = "cancelled"
             row.last_error = f"acknowledged by {actor}"
         if pending:
-            add_entry(
+            _note(
                 session,
                 ticket,
                 now,
-                "notification",
-                NOTIFY_ACTOR,
                 f"{len(pending)} queued notification(s) cancelled: acknowledged by {actor}",
                 {"event": "cancelled", "notifications": [row.id for row in pending]},
             )
         return len(pending)
+
+
+def _note(
+    session: Session, ticket: Ticket, now: datetime, message: str, data: dict[str, Any]
+) -> None:
+    """An escalation's news on the ticket's timeline."""
+    add_entry(session, ticket, now, "notification", NOTIFY_ACTOR, message, data)
