@@ -144,11 +144,8 @@ def _strings(reader: YamlSource, node: yaml.Node | None, where: str) -> list[str
 
 
 def _check_cron(reader: YamlSource, node: yaml.Node, cron: str) -> None:
-    from datetime import datetime
+    from automator.schedule import cron_problem
 
-    from cronsim import CronSim, CronSimError
-
-    try:
-        CronSim(cron, datetime(2026, 1, 1))
-    except CronSimError as exc:
-        reader.problem(node, "schedule", f"not a cron expression: {exc}")
+    problem = cron_problem(cron)
+    if problem is not None:
+        reader.problem(node, "schedule", f"not a cron expression: {problem}")

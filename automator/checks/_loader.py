@@ -34,8 +34,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from automator._yamlsource import Fields, YamlSource, plain
 from automator.checks._model import CheckDef, Metric, Threshold, Trend
 from automator.errors import ConfigError, Problem, ProblemsError
@@ -434,14 +432,11 @@ class _Reader(YamlSource):
         value = self.string(node, "schedule")
         if value is None:
             return "0 2 * * *"
-        from datetime import datetime
+        from automator.schedule import cron_problem
 
-        from cronsim import CronSim, CronSimError
-
-        try:
-            CronSim(value, datetime(2026, 1, 1))
-        except CronSimError as exc:
-            self.problem(node, "schedule", f"not a cron expression: {exc}")
+        problem = cron_problem(value)
+        if problem is not None:
+            self.problem(node, "schedule", f"not a cron expression: {problem}")
         return value
 
     def _priority(self, fields: Fields) -> Priority:
@@ -493,30 +488,4 @@ def _safe_values(value: object) -> bool:
     return all(
         isinstance(v, str | int) and not isinstance(v, bool) and SAFE_PARAM.fullmatch(str(v))
         for v in values
-    )
-
-
-def dump_yaml(check: CheckDef) -> str:
-    """The check as a reader would write it (for ``automator checks show``)."""
-    return yaml.safe_dump(
-        {
-            "description": check.description,
-            "applies_to": list(check.applies_to),
-            "commands": {k: list(v) for k, v in check.commands.items()},
-            "snmp": dict(check.snmp),
-            "parse": {"parser": check.parser, **check.parse_options},
-            "values": {
-                name: {
-                    "warning": m.threshold.warning,
-                    "critical": m.threshold.critical,
-                    "below": m.threshold.below,
-                    "unit": m.unit,
-                }
-                for name, m in check.metrics.items()
-            },
-            "schedule": check.schedule,
-            "owner": check.owner,
-            "priority": check.priority.value,
-        },
-        sort_keys=False,
     )

@@ -5,7 +5,7 @@ downtime however many times it missed, and is cancelled past its time limit. Whe
 ``serve`` processes share a database, the one holding the lease in the store runs them all.
 """
 
-from automator.schedule._entry import ScheduleEntry, ScheduleError
+from automator.schedule._entry import ScheduleEntry, ScheduleError, cron_problem
 from automator.schedule._scheduler import (
     EntryStatus,
     Scheduler,
@@ -22,6 +22,7 @@ __all__ = [
     "ScheduleError",
     "Scheduler",
     "StartJob",
+    "cron_problem",
     "schedule_leader",
     "schedule_status",
 ]

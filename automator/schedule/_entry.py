@@ -16,6 +16,9 @@ class ScheduleError(AutomatorError):
     """A schedule entry is invalid: a bad cron expression, time zone or time limit."""
 
 
+UTC_ZONE = ZoneInfo("UTC")
+
+
 @dataclass(frozen=True)
 class ScheduleEntry:
     """Something to run at cron times: a nightly check, a weekly backup.
@@ -42,7 +45,7 @@ class ScheduleEntry:
                 f"schedule entry {self.name!r}: timezone: {self.timezone!r} is not a known "
                 "IANA time zone (e.g. UTC, Europe/Berlin)"
             ) from None
-        reason = _cron_problem(self.cron, zone)
+        reason = cron_problem(self.cron, zone)
         if reason:
             raise ScheduleError(
                 f"schedule entry {self.name!r}: cron: {self.cron!r} is not a valid "
@@ -73,7 +76,10 @@ def _next_after(cron: str, timezone: str, after: datetime) -> datetime:
     return next(CronSim(cron, after.astimezone(ZoneInfo(timezone)))).astimezone(UTC)
 
 
-def _cron_problem(cron: str, zone: ZoneInfo) -> str | None:
+def cron_problem(cron: str, zone: ZoneInfo = UTC_ZONE) -> str | None:
+    """Why ``cron`` is not a 5-field cron expression the scheduler can run; None when it is.
+    The loaders of checks/ and backups.yaml ask it too, so a file the scheduler would refuse
+    is refused where it is written."""
     fields = cron.split()
     if len(fields) != 5:
         return f"it has {len(fields)} fields (minute hour day-of-month month day-of-week)"
