@@ -47,13 +47,12 @@ def commands_of(fetch: Fetch) -> tuple[str, ...]:
 
 
 class BackupRunner:
-    """Backs up hosts' configurations. ``expected`` (host -> sha256) turns it into a check
-    that the configuration IS a given version (after a restore): a host whose scrubbed
-    configuration differs fails."""
+    """Backs up hosts' configurations. The run's parameter ``expected_sha256`` (the
+    ``backup-verify`` action's, after a restore) turns it into a check that the configuration
+    IS that version: a host whose scrubbed configuration differs fails."""
 
-    def __init__(self, plan: BackupPlan, expected: Mapping[str, str] | None = None) -> None:
+    def __init__(self, plan: BackupPlan) -> None:
         self.plan = plan
-        self.expected = dict(expected or {})
 
     def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
         fetches = {host.name: self.plan.fetch_for(host.platform, host.kind) for host in hosts}
@@ -76,10 +75,14 @@ class BackupRunner:
                     host.name, Outcome.SKIPPED, error=f"nothing to back up on {host.platform}"
                 )
                 continue
-            results[host.name] = self._one(host, fetch, report.results[host.name])
+            results[host.name] = self._one(
+                host, fetch, report.results[host.name], context.params.get("expected_sha256")
+            )
         return RunReport(results=results, timed_out=report.timed_out, error=report.error)
 
-    def _one(self, host: Host, fetch: Fetch, collected: HostResult) -> HostResult:
+    def _one(
+        self, host: Host, fetch: Fetch, collected: HostResult, expected: str | None
+    ) -> HostResult:
         if collected.outcome not in (Outcome.OK, Outcome.CHANGED):
             # the error names the failure (unreachable, auth); the transcript may hold a
             # configuration, so it is not passed on
@@ -124,7 +127,6 @@ class BackupRunner:
             "volatile_dropped": scrubbed.volatile,
         }
         outcome, error = Outcome.OK, None
-        expected = self.expected.get(host.name)
         if expected is not None:
             data["expected_sha256"] = expected
             if expected != digest:
