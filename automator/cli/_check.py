@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from automator.cli._app import (
@@ -16,6 +15,7 @@ from automator.cli._app import (
     pass_settings,
 )
 from automator.cli._app import requester as who
+from automator.cli._run import run_with_progress
 from automator.config import Settings
 
 STATUS_STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "magenta"}
@@ -60,25 +60,9 @@ def check(
     service = CheckService(open_store(settings), pipeline, catalogue, inventory)
     spec = service.spec(names, limit, who(), timeout, forks)
     total = len(pipeline.prepare(spec).hosts)
-    with Progress(
-        TextColumn("[bold]checks"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task("connecting", total=total)
-        done: set[str] = set()
-
-        def on_progress(event: object) -> None:
-            host = getattr(event, "host", "")
-            if getattr(event, "done", False):
-                done.add(host)
-            progress.update(bar, completed=len(done), description=escape(host))
-
-        summary = service.run(spec, on_progress)
+    summary = run_with_progress(
+        lambda on_progress, cancel: service.submit(spec, on_progress, cancel), total, "checks"
+    )
     table = Table("host", "check", "status", "finding")
     for result in sorted(summary.results, key=lambda r: (r.host, r.check)):
         if result.status.value == "ok" and not show_all:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 import click
 from rich.markup import escape
@@ -14,8 +17,8 @@ from automator.cli._render import STATUS_STYLE, counts_line, results_table
 from automator.config import Settings
 from automator.errors import ConfigError
 from automator.guardrails import GuardrailPolicy
-from automator.jobs import JobKind, JobSpec, Pipeline, RunStatus, RunSummary
-from automator.runners import ProgressEvent, Timeouts
+from automator.jobs import JobKind, JobSpec, RunStatus, RunSummary
+from automator.runners import ProgressCallback, ProgressEvent, Timeouts
 
 
 @click.command()
@@ -102,11 +105,18 @@ def run(
         policy=GuardrailPolicy(break_glass=break_glass),
     )
     prepared = pipeline.prepare(spec)
-    summary = _run_with_progress(pipeline, spec, len(prepared.hosts), name)
+    summary = run_with_progress(
+        lambda on_progress, cancel: pipeline.submit(spec, on_progress, cancel),
+        len(prepared.hosts),
+        name,
+    )
     _print_summary(summary)
     if summary.status is RunStatus.CANCELLED:
         return 130
     return 0 if summary.status in (RunStatus.SUCCEEDED, RunStatus.WAITING) else 1
+
+
+T = TypeVar("T")
 
 
 class _Tracker:
@@ -131,7 +141,11 @@ class _Tracker:
             return len(self.done), f"{event.host}: {event.message}"
 
 
-def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str) -> RunSummary:
+def run_with_progress(
+    start: Callable[[ProgressCallback, threading.Event], Future[T]], total: int, name: str
+) -> T:
+    """Start a job (``start(on_progress, cancel)``) under a progress bar of ``total`` hosts
+    and wait for it; Ctrl-C cancels it, a second Ctrl-C quits at once."""
     tracker = _Tracker()
     with Progress(
         TextColumn("[bold]{task.fields[name]}"),
@@ -149,7 +163,7 @@ def _run_with_progress(pipeline: Pipeline, spec: JobSpec, total: int, name: str)
             progress.update(bar, completed=completed, description=escape(what[:60]))
 
         cancel = threading.Event()
-        future = pipeline.submit(spec, on_progress, cancel)
+        future = start(on_progress, cancel)
         try:
             return future.result()
         except KeyboardInterrupt:
