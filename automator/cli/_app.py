@@ -170,10 +170,16 @@ def open_catalogue(settings: Settings) -> Catalogue:
     sweep and the backup jobs."""
     from automator.runbooks import Catalogue
 
+    loaded: list[Action] = []
+
     def checks() -> Action:
+        """The check sweep, its catalogue read once: every job asks for the action twice
+        (prepare, then run) and serve asks at every sweep."""
         from automator.checks import check_action, load_checks
 
-        return check_action(load_checks(settings.checks_dir))
+        if not loaded:
+            loaded.append(check_action(load_checks(settings.checks_dir)))
+        return loaded[0]
 
     def backup_action(name: str) -> Callable[[], Action]:
         def make() -> Action:
