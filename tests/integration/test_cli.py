@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,32 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import PROJECT, stopped
+from .helpers import automator_cli, stopped
 
 AUTOMATOR = [sys.executable, "-m", "automator.cli"]
 
 
 @pytest.fixture
 def cli(lab, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOMATOR_")}
-    env.update(
-        AUTOMATOR_HOME=str(tmp_path / "home"),
-        AUTOMATOR_INVENTORY=str(lab.inventory_dir),
-        AUTOMATOR_PROJECT=str(PROJECT),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
+    automator = automator_cli(tmp_path / "home", lab.inventory_dir)
 
     def run(*args: str, inventory: Path | None = None) -> subprocess.CompletedProcess[str]:
         extra = ["--inventory", str(inventory)] if inventory else []
-        return subprocess.run(
-            [*AUTOMATOR, *extra, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return automator(*extra, *args)
 
     return run
 
