@@ -6,7 +6,6 @@ faults are cleared."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +27,6 @@ from automator.tickets import TicketService
 from .helpers import PROJECT, automator_cli, ssh, stopped
 
 REPO = Path(__file__).resolve().parents[2]
-AUTOMATOR = [sys.executable, "-m", "automator.cli"]
 UP = "GigabitEthernet0/2 is up, line protocol is up (connected)"
 DOWN = "GigabitEthernet0/2 is down, line protocol is down (notconnect)"
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from .helpers import automator_cli, stopped
-
-AUTOMATOR = [sys.executable, "-m", "automator.cli"]
 
 
 @pytest.fixture
