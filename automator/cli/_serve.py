@@ -1,6 +1,7 @@
-"""``automator serve``: the embedded default in one process — the monitoring hooks, the
+"""``automator serve``: the embedded default in one command — the monitoring hooks, the
 remediation engine, the clock of waiting runs and the schedules (health checks at their cron
-times), on a local worker pool and SQLite."""
+times), on a local worker pool and SQLite. The engine runs in a child process of its own
+(``automator.engine.EngineProcess`` says why); everything else in this one."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import logging
 import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from automator.cli._app import _configure_logging as configure_logging
 from automator.cli._app import (
     console,
     open_backup_service,
@@ -25,6 +29,7 @@ from automator.errors import AutomatorError, ConfigError
 from automator.store import utcnow
 
 if TYPE_CHECKING:
+    from automator.engine import RemediationEngine
     from automator.schedule import ScheduleEntry, Scheduler
     from automator.store import Store
 
@@ -48,12 +53,108 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
     warnings and breaches, escalation, notifications, and the ITSM mirror (itsm.yaml)."""
     from automator.api import approval_routes, create_app, server, ticket_routes
     from automator.checks import CheckService, load_checks, scheduled_sweeps
-    from automator.engine import RemediationEngine
+    from automator.engine import EngineProcess
     from automator.events import EventIntake
     from automator.notify import build_desk_ticks
-    from automator.rules import Coalescer, RuleEngine, StoreRuleState, load_rulebook
+    from automator.rules import load_rulebook
     from automator.schedule import Scheduler
 
+    inventory = open_inventory(settings)
+    # Before the engine's process starts: this marks runs a crashed serve left behind, and
+    # the engine's own pipeline must find none of this process's runs to mark.
+    pipeline = open_pipeline(settings, inventory)
+    # Read here too, so that a rule file's errors stop serve as they always did.
+    rulebook = load_rulebook(settings.project_dir / "remediations", pipeline.catalogue)
+    engine = EngineProcess(open_engine, (settings, coalesce, _verbosity()))
+    try:
+        catalogue = load_checks(settings.checks_dir)
+        checks = CheckService(
+            pipeline.store,
+            pipeline,
+            catalogue,
+            inventory,
+            EventIntake(pipeline.store),
+            on_events=engine.wake,
+        )
+        entries, start_checks = scheduled_sweeps(checks)
+        backup_entry, start_backup = open_backup_service(settings, pipeline).schedule()
+        entries.append(backup_entry)
+
+        def start(entry: ScheduleEntry, cancel: threading.Event) -> Any:
+            if entry.name == backup_entry.name:
+                return start_backup(entry, cancel)
+            return start_checks(entry, cancel)
+
+        scheduler = Scheduler(
+            pipeline.store, entries, start, holder=f"{socket.gethostname()}:{os.getpid()}"
+        )
+        app = create_app(settings, pipeline.store, on_ingested=engine.wake)
+        app.include_router(approval_routes(pipeline))
+        app.include_router(ticket_routes(pipeline.store))
+        desk = build_desk_ticks(settings, pipeline.store, inventory)
+        itsm = _itsm_sync(settings, pipeline.store)
+        if itsm is not None:
+            desk.append(itsm)
+        engine.wait_ready()
+    except BaseException:
+        engine.stop(timeout=30)
+        raise
+    http = server(app, host, port)
+    died: list[str] = []
+
+    def on_death(reason: str) -> None:
+        # A SIGTERM to the whole group stops the engine too: give this process's own
+        # handler a moment to say so before calling it a death.
+        time.sleep(0.5)
+        if http.should_exit:
+            return
+        log.error(
+            "the remediation engine (process %s) stopped on its own (%s); automator serve "
+            "stops: events it had not decided stay undecided and are decided at the next start",
+            engine.pid,
+            reason,
+        )
+        died.append(reason)
+        http.should_exit = True
+
+    stop = threading.Event()
+    workers = [
+        threading.Thread(target=_run_schedules, args=(scheduler, stop), name="scheduler"),
+        threading.Thread(target=_run_desk, args=(desk, stop), name="desk"),
+    ]
+    for worker in workers:
+        worker.start()
+    engine.watch(on_death)
+    console.print(
+        f"automator serving on http://{host}:{port} (hooks under /hooks/), "
+        f"{len(rulebook)} rules from {settings.project_dir / 'remediations'} "
+        f"(engine: process {engine.pid}), "
+        f"{len(catalogue.checks)} checks and the backup on {len(entries)} schedules, "
+        f"{len(inventory.hosts)} hosts; Ctrl-C stops"
+    )
+    try:
+        http.run()
+    finally:
+        stop.set()
+        engine.stop()
+        for worker in workers:
+            worker.join()
+        scheduler.stop()
+        pipeline.executor.shutdown()
+    if died:
+        raise click.ClickException(f"the remediation engine stopped ({died[0]})")
+
+
+def open_engine(
+    settings: Settings, coalesce: float, verbosity: int
+) -> tuple[RemediationEngine, Callable[[], None]]:
+    """The remediation engine, built in its own process (``EngineProcess``): the rules over
+    the store's events, with a pipeline of its own for the jobs they start."""
+    from automator.engine import RemediationEngine
+    from automator.events import EventIntake
+    from automator.rules import Coalescer, RuleEngine, StoreRuleState, load_rulebook
+
+    configure_logging(verbosity)
     inventory = open_inventory(settings)
     pipeline = open_pipeline(settings, inventory)
     rulebook = load_rulebook(settings.project_dir / "remediations", pipeline.catalogue)
@@ -63,52 +164,13 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
         RuleEngine(rulebook, StoreRuleState(pipeline.store), utcnow, inventory),
         Coalescer(timedelta(seconds=coalesce), utcnow),
     )
-    catalogue = load_checks(settings.checks_dir)
-    checks = CheckService(
-        pipeline.store, pipeline, catalogue, inventory, engine.intake, on_events=engine.wake
-    )
-    entries, start_checks = scheduled_sweeps(checks)
-    backup_entry, start_backup = open_backup_service(settings, pipeline).schedule()
-    entries.append(backup_entry)
+    return engine, pipeline.executor.shutdown
 
-    def start(entry: ScheduleEntry, cancel: threading.Event) -> Any:
-        if entry.name == backup_entry.name:
-            return start_backup(entry, cancel)
-        return start_checks(entry, cancel)
 
-    scheduler = Scheduler(
-        pipeline.store, entries, start, holder=f"{socket.gethostname()}:{os.getpid()}"
-    )
-    app = create_app(settings, pipeline.store, on_ingested=engine.wake)
-    app.include_router(approval_routes(pipeline))
-    app.include_router(ticket_routes(pipeline.store))
-    desk = build_desk_ticks(settings, pipeline.store, inventory)
-    itsm = _itsm_sync(settings, pipeline.store)
-    if itsm is not None:
-        desk.append(itsm)
-    stop = threading.Event()
-    workers = [
-        threading.Thread(target=engine.run, args=(stop,), name="engine"),
-        threading.Thread(target=_run_schedules, args=(scheduler, stop), name="scheduler"),
-        threading.Thread(target=_run_desk, args=(desk, stop), name="desk"),
-    ]
-    for worker in workers:
-        worker.start()
-    console.print(
-        f"automator serving on http://{host}:{port} (hooks under /hooks/), "
-        f"{len(rulebook)} rules from {settings.project_dir / 'remediations'}, "
-        f"{len(catalogue.checks)} checks and the backup on {len(entries)} schedules, "
-        f"{len(inventory.hosts)} hosts; Ctrl-C stops"
-    )
-    try:
-        server(app, host, port).run()
-    finally:
-        stop.set()
-        engine.wake()
-        for worker in workers:
-            worker.join()
-        scheduler.stop()
-        pipeline.executor.shutdown()
+def _verbosity() -> int:
+    """-v count as the command line gave it (the engine's process logs alike)."""
+    level = logging.getLogger().level
+    return 0 if level >= logging.WARNING else 1 if level >= logging.INFO else 2
 
 
 def _itsm_sync(settings: Settings, store: Store) -> Any:

@@ -328,7 +328,10 @@ class StoreRuleState(MemoryRuleState):
             self._writes = []
 
     def _write(self, change: _Change, **parameters: Any) -> None:
-        """Queue a change for the end of the transaction."""
+        """Queue a change for the end of the transaction (outside one, in one of its own)."""
+        if self._connection is not None:  # inside batch(): the common case, kept cheap
+            self._writes.append((change, parameters))
+            return
         with self._transaction():
             self._writes.append((change, parameters))
 
