@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,9 +68,14 @@ class Store:
                 return None
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
-    def migrate(self) -> None:
+    def migrate(self, use_snapshot: bool = True) -> None:
+        """Bring the schema to the newest revision. An empty SQLite database is made from the
+        schema snapshot when it is at that revision (``_snapshot``), else by Alembic."""
         try:
-            if self.revision() == SCHEMA_REVISION:
+            revision = self.revision()
+            if revision == SCHEMA_REVISION:
+                return
+            if revision is None and use_snapshot and self._created_from_snapshot():
                 return
             from alembic import command
 
@@ -81,6 +87,33 @@ class Store:
             raise StoreError(f"cannot open the database: {_reason(exc)}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate the database: {_reason(exc)}") from None
+
+    def _created_from_snapshot(self) -> bool:
+        """Make an empty SQLite database from the snapshot; False when that is not for this
+        database (another dialect, tables already there, a stale or missing snapshot)."""
+        if self.dialect != "sqlite":
+            return False
+        from automator.store._snapshot import create_from_snapshot, read_snapshot
+
+        snapshot = read_snapshot()
+        if snapshot is None or snapshot[0] != SCHEMA_REVISION:
+            return False
+        raw = self.engine.raw_connection()
+        try:
+            connection = raw.driver_connection
+            assert isinstance(connection, sqlite3.Connection)
+            if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                return False
+            try:
+                create_from_snapshot(connection, snapshot[1])
+            except sqlite3.OperationalError as exc:
+                # another process made the store meanwhile: its schema is the newest
+                if self.revision() == SCHEMA_REVISION:
+                    return True
+                raise StoreError(f"cannot create the database: {exc}") from None
+        finally:
+            raw.close()
+        return True
 
     @contextmanager
     def session(self) -> Iterator[Session]:
