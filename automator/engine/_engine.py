@@ -85,7 +85,7 @@ class RemediationEngine:
 
     def step(self) -> bool:
         """One pass: decide new events, act on deadlines. True when there may be more."""
-        events = self.intake.undecided(limit=self.batch_size)
+        events = self.intake.undecided(limit=self.batch_size, raw=False)  # rules never read it
         # one state transaction for the whole batch; each decision names its event
         decisions = self.rules.decide_many(events)
         by_id = {event.id: event for event in events}

@@ -44,9 +44,11 @@ _COLUMNS = (
 
 _SQLITE_UNDECIDED = (
     "SELECT id, source, fingerprint, status, name, host, severity, labels, annotations, "
-    "starts_at, ends_at, received_at, raw FROM events "
+    "starts_at, ends_at, received_at, {raw} FROM events "
     "WHERE decided_at IS NULL AND id > ? ORDER BY id LIMIT ?"
 )
+_SQLITE_UNDECIDED_RAW = _SQLITE_UNDECIDED.format(raw="raw")
+_SQLITE_UNDECIDED_BARE = _SQLITE_UNDECIDED.format(raw="NULL")
 _SQLITE_DECIDE = "UPDATE events SET decided_at = ?, decision = ? WHERE id = ?"
 _STATUS = {status.value: status for status in EventStatus}
 _SEVERITY = {severity.value: severity for severity in Severity}
@@ -119,18 +121,22 @@ class EventIntake:
             self._link_within(connection, events, ids)
         return ids
 
-    def undecided(self, after_id: int = 0, limit: int = 1000) -> list[Event]:
-        """Events no rule decision has been recorded for, oldest first, with ids > after_id."""
+    def undecided(self, after_id: int = 0, limit: int = 1000, *, raw: bool = True) -> list[Event]:
+        """Events no rule decision has been recorded for, oldest first, with ids > after_id.
+        ``raw=False`` leaves each event's ``raw`` empty: the rule engine's read, since rules
+        see only the normalised fields (reading and decoding the sender's whole alert again
+        was a fifth of the read)."""
         if self._sqlite:
-            return self._undecided_sqlite(after_id, limit)
+            return self._undecided_sqlite(after_id, limit, raw)
         table = self._table
+        columns = table.c if raw else [c for c in table.c if c.name != "raw"]
         query = (
-            select(table)
+            select(*columns)
             .where(table.c.decided_at.is_(None), table.c.id > after_id)
             .order_by(table.c.id)
             .limit(limit)
         )
-        return [_event(row) for row in self._rows(query)]
+        return [_event(row, raw) for row in self._rows(query)]
 
     def mark_decided(self, event_id: int, decision: Mapping[str, Any]) -> None:
         """Record the rule engine's decision on one event."""
@@ -167,17 +173,18 @@ class EventIntake:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record decisions: {_reason(exc)}") from None
 
-    def _undecided_sqlite(self, after_id: int, limit: int) -> list[Event]:
+    def _undecided_sqlite(self, after_id: int, limit: int, raw: bool) -> list[Event]:
         """The rule engine's read on the default store, as plain SQL on the driver's
         connection: SQLAlchemy's row and type processing cost more than the rest (measured
         here: about 30 µs an event through SQLAlchemy, 12 µs this way)."""
         try:
             with self.store.engine.connect() as connection:
                 driver = connection.connection.driver_connection
+                sql = _SQLITE_UNDECIDED_RAW if raw else _SQLITE_UNDECIDED_BARE
                 rows: Sequence[Sequence[Any]] = (
-                    driver.execute(_SQLITE_UNDECIDED, (after_id, limit)).fetchall()
+                    driver.execute(sql, (after_id, limit)).fetchall()
                     if isinstance(driver, sqlite3.Connection)  # the standard driver: no Rows
-                    else connection.exec_driver_sql(_SQLITE_UNDECIDED, (after_id, limit)).all()
+                    else connection.exec_driver_sql(sql, (after_id, limit)).all()
                 )
         except (SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreError(f"cannot read events: {_reason(exc)}") from None
@@ -362,7 +369,7 @@ def _row(
     }
 
 
-def _event(row: Row[Any]) -> Event:
+def _event(row: Row[Any], raw: bool = True) -> Event:
     return Event(
         source=row.source,
         fingerprint=row.fingerprint,
@@ -376,7 +383,7 @@ def _event(row: Row[Any]) -> Event:
         ends_at=row.ends_at,
         received_at=row.received_at,
         id=row.id,
-        raw=row.raw,
+        raw=row.raw if raw else {},
     )
 
 
@@ -425,7 +432,7 @@ def _decode_sqlite(rows: Iterable[Sequence[Any]]) -> Iterable[Event]:
             ends_at=times[ends_at],
             received_at=times[received_at],
             id=event_id,
-            raw=loads(raw_json),
+            raw={} if raw_json is None else loads(raw_json),
         )
 
 

@@ -20,6 +20,7 @@ wait it cancelled. The engine only decides; the pipeline turns ``run`` decisions
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -85,7 +86,7 @@ class Decision:
             "rule": self.rule,
             "outcome": self.outcome.value,
             "reason": self.reason,
-            "at": self.at.isoformat(),
+            "at": _isoformat(self.at),
             "fingerprint": self.fingerprint,
             "event_id": self.event_id,
             "host": self.host,
@@ -127,12 +128,13 @@ class RuleEngine:
             return self._decide(event, self.clock())
 
     def decide_many(self, events: Iterable[Event]) -> list[Decision]:
-        """Every event in turn, the state changed in one unit (one transaction)."""
+        """Every event in turn, the state changed in one unit (one transaction), all decided
+        at one time (the batch's: its events are decided together)."""
         decisions: list[Decision] = []
-        clock, decide = self.clock, self._decide
+        now, decide = self.clock(), self._decide
         with self.state.batch():
             for event in events:
-                decisions += decide(event, clock())
+                decisions += decide(event, now)
         return decisions
 
     def _decide(self, event: Event, now: datetime) -> list[Decision]:
@@ -368,6 +370,12 @@ class _Context:
     key: str
     incident: Incident | None
     opened: bool = False
+
+
+@functools.lru_cache(maxsize=16)
+def _isoformat(at: datetime) -> str:
+    """A decision's time as text: the decisions of a batch share one, formatted once."""
+    return at.isoformat()
 
 
 def _for(key: str) -> str:
