@@ -2,13 +2,20 @@
 
 SQLite (WAL) under ``AUTOMATOR_HOME`` by default; PostgreSQL by URL. Imports nothing else of
 automator but ``automator.errors``.
+
+The core tables (tickets, jobs, runs, locks, approvals) and the events are loaded with the
+package; each other domain's tables (checks, backups, the service desk, rules, schedules)
+when one of its names or modules is first used: mapping a table costs milliseconds, and a
+command uses few of them. ``load_all_tables()`` loads every one, for Alembic and for
+code that reads ``Base.metadata`` by table name.
 """
 
-# every table module, so that Base.metadata (and Alembic) sees them all
-from automator.store import _backups, _checks, _desk, _events, _rules, _schedule  # noqa: F401
-from automator.store._checks import CheckResultRow, CheckState, InspectionReport, Measurement
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# the events table is read by name from Base.metadata by the hooks' intake
+from automator.store import _events  # noqa: F401
 from automator.store._db import Store
-from automator.store._desk import ItsmLink, ItsmOutbox, Notification, ServiceReview, TicketSla
 from automator.store._models import (
     Approval,
     Base,
@@ -23,6 +30,51 @@ from automator.store._models import (
     TimelineEntry,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from automator.store._checks import (
+        CheckResultRow,
+        CheckState,
+        InspectionReport,
+        Measurement,
+    )
+    from automator.store._desk import (
+        ItsmLink,
+        ItsmOutbox,
+        Notification,
+        ServiceReview,
+        TicketSla,
+    )
+
+# the modules holding tables that are loaded on first use, and the names each exports here
+_TABLE_MODULES = ("_backups", "_checks", "_desk", "_rules", "_schedule")
+_LAZY = {
+    "CheckResultRow": "_checks",
+    "CheckState": "_checks",
+    "InspectionReport": "_checks",
+    "Measurement": "_checks",
+    "ItsmLink": "_desk",
+    "ItsmOutbox": "_desk",
+    "Notification": "_desk",
+    "ServiceReview": "_desk",
+    "TicketSla": "_desk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def load_all_tables() -> None:
+    """Register every table in ``Base.metadata``."""
+    for module in _TABLE_MODULES:
+        import_module(f"{__name__}.{module}")
+
 
 __all__ = [
     "Approval",
@@ -46,5 +98,6 @@ __all__ = [
     "TicketHost",
     "TicketSla",
     "TimelineEntry",
+    "load_all_tables",
     "utcnow",
 ]

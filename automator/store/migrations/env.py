@@ -6,8 +6,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from automator.store import Base
+from automator.store import Base, load_all_tables
 
+load_all_tables()
 target_metadata = Base.metadata
 connection = context.config.attributes.get("connection")
 
