@@ -7,7 +7,8 @@ satisfaction ratings) and service reviews. May import ``automator.store``; the S
 the external ITSM read tickets from the store and need no hook here.
 """
 
-from automator.tickets._reviews import ReviewError, ReviewNotFound, ServiceReviews
+from typing import TYPE_CHECKING, Any
+
 from automator.tickets._service import (
     ANALYSED_KINDS,
     MAX_LIST,
@@ -19,6 +20,24 @@ from automator.tickets._service import (
     TicketStateError,
     TicketStatus,
 )
+
+if TYPE_CHECKING:
+    from automator.tickets._reviews import ReviewError, ReviewNotFound, ServiceReviews
+
+_REVIEWS = ("ReviewError", "ReviewNotFound", "ServiceReviews")
+
+
+def __getattr__(name: str) -> Any:
+    """The service reviews, loaded when first asked for: their table is the service desk's,
+    which a runbook run or a backup never touches (mapping it costs 20 ms of start-up)."""
+    if name not in _REVIEWS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from automator.tickets import _reviews
+
+    value = getattr(_reviews, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ANALYSED_KINDS",
