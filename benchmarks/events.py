@@ -202,15 +202,23 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, its waited-for children and the children still
-    running (``automator serve`` decides in a child process of its own)."""
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """User + system CPU of a process, its waited-for children and (``tree``) the children
+    still running (``automator serve`` decides in a child process of its own)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return ticks / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(child) for child in children(pid))
+    own = ticks / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children(pid)) if tree else own
+
+
+def machine_busy() -> float:
+    """CPU seconds every core has spent busy since boot (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:
@@ -350,7 +358,13 @@ class Automator:
     def throughput(self, result: Result, label: str, size: int, conns: int, secs: float) -> None:
         [(before,)] = self.query("SELECT coalesce(max(id), 0) FROM events")
         cpu = cpu_seconds(self.process.pid)
+        own = cpu_seconds(self.process.pid, tree=False)
+        machine, client = machine_busy(), time.process_time()
         run = flood(self.port, size, conns, secs, first=(before + 1) * 1000)
+        # what else kept the machine busy meanwhile (other work on a shared machine)
+        others = machine_busy() - machine - (time.process_time() - client)
+        others -= cpu_seconds(self.process.pid) - cpu
+        result.figures[f"{label} others' cpu %"] = 100 * others / (run.ended - run.began)
 
         def settled() -> bool:
             [(stored, undecided)] = self.query(
@@ -360,6 +374,9 @@ class Automator:
 
         wait_until(settled, timeout=120)
         cpu = cpu_seconds(self.process.pid) - cpu
+        own = cpu_seconds(self.process.pid, tree=False) - own
+        if run.alerts:  # the hooks' process; the rest is the engine's
+            result.figures[f"{label} hooks cpu us/alert"] = own / run.alerts * 1e6
         [(stored, decided, last)] = self.query(
             "SELECT count(*), count(decided_at), max(decided_at) FROM events WHERE id > ?",
             before,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -132,6 +133,10 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
         f"{len(catalogue.checks)} checks and the backup on {len(entries)} schedules, "
         f"{len(inventory.hosts)} hosts; Ctrl-C stops"
     )
+    # uvicorn answers SIGTERM by stopping, then raises the signal again once it has: with
+    # the default action there, the process ended before the cleanup below (the engine's
+    # last batches, the jobs still running). This makes that second SIGTERM an exit.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         http.run()
     finally:
@@ -143,6 +148,10 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
         pipeline.executor.shutdown()
     if died:
         raise click.ClickException(f"the remediation engine stopped ({died[0]})")
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def open_engine(

@@ -30,6 +30,7 @@ from automator.tickets import Priority, TicketKind, TicketService, TicketStatus
 
 log = logging.getLogger(__name__)
 ENGINE = "rules"
+CLOCK_INTERVAL = timedelta(seconds=0.5)
 _PRIORITY = {
     Severity.CRITICAL: Priority.P2,
     Severity.WARNING: Priority.P3,
@@ -59,6 +60,7 @@ class RemediationEngine:
         self._wake = threading.Event()
         # the event behind each run decision, for verify and rollback vars at submit time
         self._events: dict[int, Event] = {}
+        self._clocks_at: datetime | None = None  # the pipeline's clocks last checked
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -66,8 +68,11 @@ class RemediationEngine:
         """Called by the hooks after each commit: new events are waiting."""
         self._wake.set()
 
-    def run(self, stop: threading.Event, idle: float = 1.0) -> None:
-        """Decide and act until ``stop`` is set; sleeps until woken or the next deadline."""
+    def run(self, stop: threading.Event, idle: float = 1.0, gather: float = 0.01) -> None:
+        """Decide and act until ``stop`` is set; sleeps until woken or the next deadline.
+        Woken, it lets ``gather`` seconds of events come in first: under a stream of single
+        alerts each commit wakes it, and a step per commit spent more on a step's fixed
+        work than on the alerts (measured: 375 µs of CPU an alert at 3,800 alerts/s)."""
         while not stop.is_set():
             try:
                 busy = self.step()
@@ -78,7 +83,8 @@ class RemediationEngine:
                 continue
             due = self.coalescer.next_due()
             timeout = idle if due is None else max(0.0, (due - self.clock()).total_seconds())
-            self._wake.wait(min(timeout, idle))
+            if self._wake.wait(min(timeout, idle)) and gather:
+                stop.wait(gather)
             self._wake.clear()
         for batch in self.coalescer.flush():
             self._submit(batch)
@@ -86,22 +92,29 @@ class RemediationEngine:
     def step(self) -> bool:
         """One pass: decide new events, act on deadlines. True when there may be more."""
         events = self.intake.undecided(limit=self.batch_size, raw=False)  # rules never read it
-        # one state transaction for the whole batch; each decision names its event
-        decisions = self.rules.decide_many(events)
-        by_id = {event.id: event for event in events}
-        recorded: dict[int, list[dict[str, Any]]] = {e.id: [] for e in events if e.id is not None}
-        for decision in decisions:
-            self._act(decision, by_id.get(decision.event_id))
-            if decision.event_id in recorded:
-                recorded[decision.event_id].append(decision.to_json())
-        self.intake.mark_many_decided({id_: {"decisions": d} for id_, d in recorded.items()})
+        if events:
+            # one state transaction for the whole batch; each decision names its event
+            decisions = self.rules.decide_many(events)
+            by_id = {event.id: event for event in events}
+            recorded: dict[int, list[dict[str, Any]]] = {
+                e.id: [] for e in events if e.id is not None
+            }
+            for decision in decisions:
+                self._act(decision, by_id.get(decision.event_id))
+                if decision.event_id in recorded:
+                    recorded[decision.event_id].append(decision.to_json())
+            self.intake.mark_many_decided({id_: {"decisions": d} for id_, d in recorded.items()})
         now = self.clock()
         for decision in self.rules.due(now):
             self._act(decision, None)
         for batch in self.coalescer.flush_due(now):
             self._submit(batch)
-        self.pipeline.resume_due()
-        self.pipeline.expire_approvals()
+        if self._clocks_at is None or now - self._clocks_at >= CLOCK_INTERVAL:
+            # windows and approval time limits are minutes long: checked twice a second,
+            # not at every step (two queries a step were most of a small step's cost)
+            self._clocks_at = now
+            self.pipeline.resume_due()
+            self.pipeline.expire_approvals()
         return len(events) == self.batch_size
 
     # -- decisions -------------------------------------------------------------------------

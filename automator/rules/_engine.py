@@ -131,6 +131,9 @@ class RuleEngine:
         """Every event in turn, the state changed in one unit (one transaction), all decided
         at one time (the batch's: its events are decided together)."""
         decisions: list[Decision] = []
+        events = list(events)
+        if not events:
+            return decisions
         now, decide = self.clock(), self._decide
         with self.state.batch():
             for event in events:
@@ -146,6 +149,8 @@ class RuleEngine:
         """The ``once_after`` waits whose deadline ``now`` has passed: their alerts are
         still firing, so their rules act."""
         decisions: list[Decision] = []
+        if not self.state.due(now):  # the common case, without a transaction
+            return decisions
         with self.state.batch():
             for pending in self.state.due(now):
                 self.state.drop_pending(pending.rule, pending.key)
