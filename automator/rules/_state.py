@@ -371,7 +371,10 @@ class StoreRuleState(MemoryRuleState):
         names = tuple(compiled.positiontup or ())
         form: _DriverForm | None = None
         if names and set(names) <= set(keys):
-            processors = tuple(compiled.binds[name].type.bind_processor(dialect) for name in names)
+            processors = tuple(
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            )
             form = (compiled.string, names, processors)
         self._driver_forms[cache_key] = form
         return form
