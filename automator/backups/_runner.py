@@ -4,8 +4,11 @@ The runner collects with the same one-pass ``CollectTask`` the checks use (one S
 server, one netmiko session per device). What it hands back never holds a secret: each
 configuration goes through the platform's secret and volatile filters right here, and only
 the scrubbed text travels on (``HostResult.transient["config"]``, for the backup store); the
-raw output is dropped. An output that is empty, cut short, refused by the device or has a
-paging prompt left in it fails the host: a good backup is never replaced by a partial one.
+raw output is dropped. The filtering runs in the worker thread that fetched the output, as
+soon as it has it (``CollectTask.finish``), while other devices are still answering.
+
+An output that is empty, cut short, refused by the device or has a paging prompt left in it
+fails the host: a good backup is never replaced by a partial one.
 """
 
 from __future__ import annotations
@@ -56,94 +59,105 @@ class BackupRunner:
 
     def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
         fetches = {host.name: self.plan.fetch_for(host.platform, host.kind) for host in hosts}
+        by_name = {host.name: host for host in hosts}
+        expected = context.params.get("expected_sha256")
         per_host = {
             name: Collect(commands=commands_of(fetch))
             for name, fetch in fetches.items()
             if fetch is not None
         }
+
+        def finish(name: str, collected: dict[str, Any]) -> dict[str, Any]:
+            fetch = fetches[name]
+            assert fetch is not None
+            return _scrubbed(by_name[name], fetch, collected, expected)
+
         targets = [host for host in hosts if host.name in per_host]
         report = (
-            NornirRunner(CollectTask(per_host)).run(targets, context)
+            NornirRunner(CollectTask(per_host, finish=finish)).run(targets, context)
             if targets
             else RunReport(results={})
         )
         results: dict[str, HostResult] = {}
         for host in hosts:
-            fetch = fetches[host.name]
-            if fetch is None:
+            if fetches[host.name] is None:
                 results[host.name] = HostResult(
                     host.name, Outcome.SKIPPED, error=f"nothing to back up on {host.platform}"
                 )
                 continue
-            results[host.name] = self._one(
-                host, fetch, report.results[host.name], context.params.get("expected_sha256")
-            )
+            results[host.name] = _host_result(report.results[host.name])
         return RunReport(results=results, timed_out=report.timed_out, error=report.error)
 
-    def _one(
-        self, host: Host, fetch: Fetch, collected: HostResult, expected: str | None
-    ) -> HostResult:
-        if collected.outcome not in (Outcome.OK, Outcome.CHANGED):
-            # the error names the failure (unreachable, auth); the transcript may hold a
-            # configuration, so it is not passed on
-            return HostResult(
-                host.name,
-                collected.outcome,
-                error=collected.error,
-                duration=collected.duration,
-                started_at=collected.started_at,
-            )
-        from automator.backups._filters import find_secrets, scrub
 
-        outputs = {out["command"]: out for out in collected.data.get("outputs", ())}
-        try:
-            text = assemble(host, fetch, outputs)
-        except BadOutput as exc:
-            return HostResult(
-                host.name,
-                Outcome.FAILED,
-                error=f"not backed up: {exc}",
-                duration=collected.duration,
-                started_at=collected.started_at,
-            )
-        platform = "linux" if host.kind == "server" else host.platform
-        scrubbed = scrub(text, platform)
-        leftover = find_secrets(scrubbed.text, platform)
-        if leftover:
-            return HostResult(
-                host.name,
-                Outcome.FAILED,
-                error="not backed up: lines "
-                + ", ".join(str(n) for n in leftover[:10])
-                + " still look like secrets after scrubbing",
-                duration=collected.duration,
-                started_at=collected.started_at,
-            )
-        digest = hashlib.sha256(scrubbed.text.encode()).hexdigest()
-        data: dict[str, Any] = {
-            "lines": scrubbed.text.count("\n") + 1,
-            "sha256": digest,
-            "secrets_masked": scrubbed.secrets,
-            "volatile_dropped": scrubbed.volatile,
+def _scrubbed(
+    host: Host, fetch: Fetch, collected: Mapping[str, Any], expected: str | None
+) -> dict[str, Any]:
+    """One host's collected outputs as a scrubbed configuration (``config``) and its figures
+    (``data``), or the reason it is not backed up (``error``). Runs in the worker thread that
+    collected them: the raw outputs, secrets and all, go no further."""
+    from automator.backups._filters import find_secrets, scrub
+
+    outputs = {out["command"]: out for out in collected.get("outputs", ())}
+    try:
+        text = assemble(host, fetch, outputs)
+    except BadOutput as exc:
+        return {"error": f"not backed up: {exc}"}
+    platform = "linux" if host.kind == "server" else host.platform
+    scrubbed = scrub(text, platform)
+    leftover = find_secrets(scrubbed.text, platform)
+    if leftover:
+        return {
+            "error": "not backed up: lines "
+            + ", ".join(str(n) for n in leftover[:10])
+            + " still look like secrets after scrubbing"
         }
-        outcome, error = Outcome.OK, None
-        if expected is not None:
-            data["expected_sha256"] = expected
-            if expected != digest:
-                outcome, error = (
-                    Outcome.FAILED,
-                    "the configuration differs from the version restored",
-                )
+    digest = hashlib.sha256(scrubbed.text.encode()).hexdigest()
+    data: dict[str, Any] = {
+        "lines": scrubbed.text.count("\n") + 1,
+        "sha256": digest,
+        "secrets_masked": scrubbed.secrets,
+        "volatile_dropped": scrubbed.volatile,
+    }
+    if expected is not None:
+        data["expected_sha256"] = expected
+    return {"config": scrubbed.text, "data": data}
+
+
+def _host_result(collected: HostResult) -> HostResult:
+    """The backup's outcome for one host from what its worker made of the outputs."""
+    duration, started_at = collected.duration, collected.started_at
+    if collected.outcome not in (Outcome.OK, Outcome.CHANGED):
+        # the error names the failure (unreachable, auth); the transcript may hold a
+        # configuration, so it is not passed on
         return HostResult(
-            host.name,
-            outcome,
-            output=f"{data['lines']} lines, {scrubbed.secrets} secrets masked",
-            data=data,
-            error=error,
-            duration=collected.duration,
-            started_at=collected.started_at,
-            transient={"config": scrubbed.text},
+            collected.host,
+            collected.outcome,
+            error=collected.error,
+            duration=duration,
+            started_at=started_at,
         )
+    if "error" in collected.data:
+        return HostResult(
+            collected.host,
+            Outcome.FAILED,
+            error=collected.data["error"],
+            duration=duration,
+            started_at=started_at,
+        )
+    data = collected.data["data"]
+    outcome, error = Outcome.OK, None
+    if data.get("expected_sha256", data["sha256"]) != data["sha256"]:
+        outcome, error = Outcome.FAILED, "the configuration differs from the version restored"
+    return HostResult(
+        collected.host,
+        outcome,
+        output=f"{data['lines']} lines, {data['secrets_masked']} secrets masked",
+        data=data,
+        error=error,
+        duration=duration,
+        started_at=started_at,
+        transient={"config": collected.data["config"]},
+    )
 
 
 def assemble(host: Host, fetch: Fetch, outputs: Mapping[str, Mapping[str, Any]]) -> str:

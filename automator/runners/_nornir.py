@@ -2,11 +2,12 @@
 
 A fresh ``Nornir`` object is built for every job from automator's validated inventory, so no
 ``failed_hosts`` state leaks from one job to the next (the pitfall of a long-lived ``Nornir``),
-and its connections are closed when the job ends.
+and each host's connections are closed as soon as its task is done.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from automator.runners._tasks import (
     push_config,
     run_commands,
 )
+
+log = logging.getLogger(__name__)
 
 
 class DeadlineRunner:
@@ -166,18 +169,30 @@ def _dispatch(
     task: Task, spec: NornirTaskSpec, kinds: dict[str, str], context: RunContext
 ) -> Result:
     kind = kinds[task.host.name]
-    if isinstance(spec, CollectTask):
-        from automator.runners._collect import collect
+    try:
+        if isinstance(spec, CollectTask):
+            from automator.runners._collect import collect
 
-        return collect(task, spec, kind, context.timeouts.command)
-    if isinstance(spec, ConfigTask):
-        return push_config(
+            return collect(task, spec, kind, context.timeouts.command)
+        if isinstance(spec, ConfigTask):
+            return push_config(
+                task, spec, kind, context.timeouts.command, context.check_mode, context.cancel
+            )
+        assert isinstance(spec, CommandsTask)
+        return run_commands(
             task, spec, kind, context.timeouts.command, context.check_mode, context.cancel
         )
-    assert isinstance(spec, CommandsTask)
-    return run_commands(
-        task, spec, kind, context.timeouts.command, context.check_mode, context.cancel
-    )
+    finally:
+        # the host's one task is done: log out now, while other hosts still work, rather
+        # than in a second pass over every host once the slowest has finished
+        _close(task.host)
+
+
+def _close(host: NornirHost) -> None:
+    try:
+        host.close_connections()
+    except Exception as exc:  # a device gone mid-logout changes nothing of the result
+        log.debug("%s: closing its connection failed: %s", host.name, exc)
 
 
 def _to_nornir(host: Host, context: RunContext) -> NornirHost:

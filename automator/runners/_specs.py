@@ -3,8 +3,9 @@ for every command, the task code only when it runs)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class CollectTask:
 
     per_host: Mapping[str, Collect]
     changes: bool = False
+    # Applied to a host's collected data in the worker thread the moment that host is done,
+    # its answer kept instead (and no transcript): a backup scrubs each configuration there,
+    # while slower hosts are still answering, and the raw output goes no further.
+    finish: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
 
 NornirTaskSpec = CommandsTask | ConfigTask | CollectTask

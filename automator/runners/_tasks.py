@@ -139,6 +139,6 @@ def _netmiko(task: Task) -> Any:
     """The host's netmiko session, in privileged mode when the inventory gives a secret
     (many show commands and every config push need it)."""
     connection = task.host.get_connection(NETMIKO, task.nornir.config)
-    if connection.secret and not connection.check_enable_mode():
-        connection.enable()
+    if connection.secret:
+        connection.enable()  # which asks the device first whether it is enabled already
     return connection
