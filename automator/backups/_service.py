@@ -88,8 +88,6 @@ class BackupService:
         self.plan = plan
         self.clock = clock
         self.tickets = TicketService(store)
-        pipeline.finishers[BACKUP] = self.record
-        pipeline.finishers[VERIFY] = self.record
 
     # -- jobs ------------------------------------------------------------------------------
 

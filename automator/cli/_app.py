@@ -208,16 +208,11 @@ def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pip
         catalogue=open_catalogue(settings),
         artifacts_dir=settings.artifacts_dir,
     )
-    # a backup run records its configurations wherever it came from (a rule, an approval)
-    services: list[Any] = []
-
-    def record_backup(summary: Any) -> Any:
-        if not services:
-            services.append(open_backup_service(settings, pipeline))
-        return services[0].record(summary)
-
+    # a backup run records its configurations wherever it came from (the command, a
+    # schedule, a rule, an approval)
+    finisher = _BackupFinisher(settings, pipeline)
     for name in ("backup", "backup-verify"):
-        pipeline.finishers[name] = record_backup
+        pipeline.finishers[name] = finisher
     for run_id in pipeline.recover():
         err_console.print(f"[yellow]run #{run_id} was interrupted by a crash; marked so[/]")
     for run_id in pipeline.expire_approvals():
@@ -228,16 +223,40 @@ def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pip
 BACKUP_ACTIONS = ("backup", "backup-verify", "backup-restore")
 
 
-def open_backup_service(settings: Settings, pipeline: Pipeline) -> Any:
-    from automator.backups import BackupService, BackupStore, load_plan
+class _BackupFinisher:
+    """Records a finished backup run with the pipeline's one backup service, made when
+    first needed (most commands never run a backup)."""
 
-    return BackupService(
-        pipeline.store,
-        pipeline,
-        BackupStore(pipeline.store, settings.home / "backups"),
-        pipeline.inventory,
-        load_plan(settings.project_dir),
-    )
+    def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.service: Any = None
+
+    def __call__(self, summary: Any) -> Any:
+        return self.open().record(summary)
+
+    def open(self) -> Any:
+        if self.service is None:
+            from automator.backups import BackupService, BackupStore, load_plan
+
+            self.service = BackupService(
+                self.pipeline.store,
+                self.pipeline,
+                BackupStore(self.pipeline.store, self.settings.home / "backups"),
+                self.pipeline.inventory,
+                load_plan(self.settings.project_dir),
+            )
+        return self.service
+
+
+def open_backup_service(settings: Settings, pipeline: Pipeline) -> Any:
+    """The pipeline's backup service: the one that records its backup runs."""
+    finisher = pipeline.finishers.get("backup")
+    if not isinstance(finisher, _BackupFinisher):
+        finisher = _BackupFinisher(settings, pipeline)
+        for name in ("backup", "backup-verify"):
+            pipeline.finishers[name] = finisher
+    return finisher.open()
 
 
 def requester() -> str:
