@@ -34,6 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from automator._durations import parse_duration
 from automator._yamlsource import Fields, YamlSource, plain
 from automator.checks._model import CheckDef, Metric, Threshold, Trend
 from automator.errors import ConfigError, Problem, ProblemsError
@@ -64,8 +65,6 @@ _METRIC_FIELDS = ("warning", "critical", "below", "unit")
 _TREND_FIELDS = ("reaches", "within", "window", "rising", "min_points", "steadiness")
 _KINDS = ("server", "network", "facility")
 _OID = re.compile(r"\.?[0-9]+(\.[0-9]+)+")
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # A parameter's value goes into a command line: only characters no shell gives a meaning to.
 SAFE_PARAM = re.compile(r"[A-Za-z0-9_./:@%+=,-]{1,200}")
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -476,11 +475,10 @@ class _Reader(YamlSource):
         if node is None:
             return None
         text = plain(node)
-        match = _DURATION.fullmatch(str(text).strip()) if isinstance(text, str) else None
-        if match is None:
+        found = parse_duration(text) if isinstance(text, str) else None
+        if found is None:
             self.problem(node, f"{where}.{key}", "must be a duration like 30m, 12h, 7d or 2w")
-            return None
-        return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+        return found
 
 
 def _safe_values(value: object) -> bool:

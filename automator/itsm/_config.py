@@ -38,6 +38,7 @@ from pathlib import Path
 
 import yaml
 
+from automator._durations import parse_duration
 from automator._yamlsource import Fields, YamlSource, plain
 from automator.errors import Problem
 from automator.itsm._errors import ItsmConfigError
@@ -53,8 +54,6 @@ from automator.itsm._sync import ALWAYS_KINDS, MirrorPolicy, SyncPolicy
 from automator.tickets import Priority, TicketKind, TicketStatus
 
 SYSTEMS = ("redmine",)
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(s|m|h)")
-_UNITS = {"s": 1, "m": 60, "h": 3600}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KIND_WORD = re.compile(r"[a-z][a-z_]{0,39}")
 _REDMINE_KEYS = (
@@ -194,11 +193,11 @@ class _Reader(YamlSource):
         assert node is not None
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value)
-        match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
-        if match is None or float(match.group(1)) <= 0:
+        found = parse_duration(value) if isinstance(value, str) else None
+        if found is None:
             self.problem(node, field, "must be a duration like 30s, 10m or 1h")
             return None
-        return float(match.group(1)) * _UNITS[match.group(2)]
+        return found.total_seconds()
 
     def moment(self, node: yaml.Node | None, field: str) -> datetime | None:
         """A date (midnight UTC) or a date and time (UTC unless it says otherwise)."""

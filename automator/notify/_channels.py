@@ -21,8 +21,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from automator._durations import parse_duration
 from automator.errors import ConfigError, Problem
-from automator.sla import ChannelSpec, ContractError, Contracts, Person, parse_duration
+from automator.sla import ChannelSpec, ContractError, Contracts, Person
 
 _REDACTED = "***"
 
@@ -185,7 +186,7 @@ class ChannelOptions:
         found = parse_duration(value) if isinstance(value, str) else None
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             found = timedelta(seconds=value)
-        if found is None or found <= timedelta(0):
+        if found is None:
             self.problem(key, "must be a duration like 10s or 2m (or seconds)")
             return default
         return found

@@ -12,6 +12,7 @@ May import ``automator.events``, ``automator.runbooks``, ``automator.inventory``
 ``automator.store`` and ``automator.errors``.
 """
 
+from automator._durations import format_duration
 from automator.rules._coalesce import Batch, Coalescer
 from automator.rules._engine import Clock, Decision, Outcome, RuleEngine
 from automator.rules._errors import ExpressionError, RuleError
@@ -29,9 +30,7 @@ from automator.rules._model import (
     RuleBook,
     Step,
     Throttle,
-    format_duration,
     group_key,
-    parse_duration,
 )
 from automator.rules._replay import Replayed, event_time, read_events, replay
 from automator.rules._state import (
@@ -78,7 +77,6 @@ __all__ = [
     "load_rulebook",
     "load_rules",
     "parse_condition",
-    "parse_duration",
     "parse_expression",
     "parse_field",
     "read_events",

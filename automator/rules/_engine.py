@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from automator._durations import format_duration
 from automator.errors import ConfigError
 from automator.events import Event, EventStatus
 from automator.inventory import Inventory
@@ -36,7 +37,6 @@ from automator.rules._model import (
     OnceWithin,
     Rule,
     RuleBook,
-    format_duration,
     group_key,
 )
 from automator.rules._state import Incident, Pending, RuleState, TrackedAlert

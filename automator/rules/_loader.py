@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from automator._durations import EXAMPLES, parse_duration
 from automator._yamlsource import STR_TAG, Fields, YamlSource, plain
 from automator.errors import ActionNotFound, ConfigError, Problem, RunbookError
 from automator.rules._errors import ExpressionError, RuleError
@@ -39,7 +40,6 @@ from automator.rules._model import (
     Step,
     Throttle,
     coerce_var,
-    parse_duration,
 )
 from automator.runbooks import Action, Catalogue, Param
 
@@ -395,13 +395,12 @@ class _Reader(YamlSource):
         if node is None:
             return None
         text = node.value if isinstance(node, yaml.ScalarNode) else None
-        try:
-            if not isinstance(text, str):
-                raise ValueError("is not a duration like 30s, 10m or 1h30m")
-            return parse_duration(text)
-        except ValueError as exc:
-            self.problem(node, field, str(exc))
-            return None
+        found = parse_duration(text) if isinstance(text, str) else None
+        if found is None:
+            self.problem(
+                node, field, f"{text!r} is not a duration of more than zero, like {EXAMPLES}"
+            )
+        return found
 
     def condition(self, node: yaml.Node | None, field: str) -> Expression | None:
         text = self.string(node, field)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,43 +9,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from automator._durations import format_duration
 from automator.errors import ConfigError
 from automator.events import Event
 from automator.rules._expr import Expression, Value, format_value
 from automator.runbooks import Action, Param
-
-_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``250ms``, ``30s``, ``10m``, ``1h30m``, ``2d``; raise ValueError otherwise."""
-    position, seconds = 0, 0.0
-    compact = text.strip()
-    while position < len(compact):
-        match = _DURATION_PART.match(compact, position)
-        if match is None:
-            break
-        seconds += int(match.group(1)) * _UNITS[match.group(2)]
-        position = match.end()
-    if not compact or position != len(compact):
-        raise ValueError(f"{text!r} is not a duration like 30s, 10m or 1h30m")
-    if seconds <= 0:
-        raise ValueError(f"{text!r} is not longer than zero")
-    return timedelta(seconds=seconds)
-
-
-def format_duration(duration: timedelta) -> str:
-    """The shortest spelling ``parse_duration`` reads back (``1h30m``, ``250ms``)."""
-    milliseconds = round(duration.total_seconds() * 1000)
-    parts: list[str] = []
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        count, milliseconds = divmod(milliseconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    if milliseconds or not parts:
-        parts.append(f"{milliseconds}ms")
-    return "".join(parts)
 
 
 def group_key(fields: Sequence[Expression], event: Event) -> str:

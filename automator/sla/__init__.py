@@ -27,7 +27,7 @@ from automator.sla._contract import (
     Target,
 )
 from automator.sla._entries import NOTIFY_ACTOR, SLA_ACTOR, add_entry, local_time, span
-from automator.sla._loader import ContractError, load_contracts, parse_duration
+from automator.sla._loader import ContractError, load_contracts
 from automator.sla._monitor import OPEN, Escalation, SlaMonitor, SlaTick
 from automator.sla._status import Risk, at_risk
 
@@ -67,7 +67,6 @@ __all__ = [
     "contracts_dir",
     "load_contracts",
     "local_time",
-    "parse_duration",
     "sla_clocks",
     "span",
 ]

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from automator._durations import parse_duration
 from automator._yamlsource import Fields, YamlSource, plain
 from automator.errors import Problem, ProblemsError
 from automator.sla._calendar import BusinessCalendar, DayHours
@@ -72,9 +73,6 @@ _LEVEL_FIELDS = ("who", "channels", "wait")
 _HOLIDAY_FIELDS = ("date", "from", "to", "name")
 _DEFAULT_KINDS = frozenset({"incident", "request", "complaint"})
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?[smhdw])+")
-_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _HOURS = re.compile(r"([0-2][0-9]):([0-5][0-9])\s*-\s*([0-2][0-9]):([0-5][0-9])")
 _HOURS_KINDS = {"business": True, "24x7": False}
 _LONGEST_HOLIDAY = 366
@@ -123,15 +121,6 @@ def load_contracts(directory: Path) -> Contracts:
     if problems:
         raise ContractError(problems)
     return Contracts(contracts, channels)
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """``30m``, ``4h``, ``1h30m``, ``2d``; None when the text is not a duration."""
-    compact = text.replace(" ", "")
-    if not _DURATION.fullmatch(compact):
-        return None
-    seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
-    return timedelta(seconds=seconds)
 
 
 def _cross_problems(
@@ -281,7 +270,7 @@ class _Reader(YamlSource):
             return None
         text = plain(node)
         found = parse_duration(text) if isinstance(text, str) else None
-        if found is None or found <= timedelta(0):
+        if found is None:
             self.problem(node, field, "must be a duration like 30m, 4h, 1h30m or 2d")
             return None
         if business and isinstance(text, str) and re.search(r"[dw]", text):

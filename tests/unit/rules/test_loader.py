@@ -13,10 +13,8 @@ from automator.rules import (
     OnceAfter,
     OnceWithin,
     RuleError,
-    format_duration,
     load_rulebook,
     load_rules,
-    parse_duration,
 )
 from automator.runbooks import Catalogue
 
@@ -42,6 +40,8 @@ FULL_RULE = """\
   rollback: {runbook: restart-service, vars: {service: '"labsvc"'}}
   shadow: true
 """
+
+NOT_A_DURATION = "is not a duration of more than zero, like 30s, 10m, 1h30m or 2d"
 
 
 def write(project: Path, text: str, name: str = "rules.yaml") -> Path:
@@ -160,8 +160,8 @@ def test_every_problem_with_its_line(project, catalogue):
         "severity, fingerprint, labels.NAME, annotations.NAME)",
         "r0.yaml:5: action.runbook: no runbook or playbook named 'no-such-runbook' "
         "(known: labsvc-health, restart-service, tune)",
-        "r0.yaml:6: throttle.once_within: '10 minutes' is not a duration like 30s, 10m or 1h30m",
-        "r0.yaml:7: coalesce: '5' is not a duration like 30s, 10m or 1h30m",
+        f"r0.yaml:6: throttle.once_within: '10 minutes' {NOT_A_DURATION}",
+        f"r0.yaml:7: coalesce: '5' {NOT_A_DURATION}",
         "r0.yaml:8: shadow: must be true or false",
         "r0.yaml:9: name: is required",
         "r0.yaml:9: when: is required",
@@ -332,7 +332,7 @@ def test_throttle_correlate_and_guardrail_problems(project, catalogue):
     ) == [
         "r0.yaml:4: throttle: give one of once_within, once_after, accumulate",
         "r0.yaml:5: correlate.key: must name at least one event field",
-        "r0.yaml:5: correlate.window: '0s' is not longer than zero",
+        f"r0.yaml:5: correlate.window: '0s' {NOT_A_DURATION}",
         "r0.yaml:6: guardrails.maintenance: must be one of skip, wait, run",
         "r0.yaml:6: guardrails.budget.hosts: must be a whole number, 1 or more",
         "r0.yaml:6: guardrails.budget.per: is required",
@@ -343,7 +343,7 @@ def test_throttle_correlate_and_guardrail_problems(project, catalogue):
         'r0.yaml:11: correlate.key: column 8: labels[...] takes a "string"',
         "r0.yaml:11: correlate.window: is required",
         "r0.yaml:12: verify.check: unknown field (allowed: runbook, vars, delay)",
-        "r0.yaml:12: verify.delay: 'soon' is not a duration like 30s, 10m or 1h30m",
+        f"r0.yaml:12: verify.delay: 'soon' {NOT_A_DURATION}",
         "r0.yaml:16: throttle: give one of once_within, once_after, accumulate",
         "r0.yaml:16: throttle.group_by: must be a list of event fields, e.g. [host]",
     ]
@@ -381,18 +381,3 @@ def test_keys_given_twice(project, catalogue):
 def test_load_rules_from_named_files(project, catalogue):
     path = write(project, FULL_RULE, "one.yaml")
     assert [rule.name for rule in load_rules([path], catalogue)] == ["restart-labsvc"]
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("250ms", 0.25), ("30s", 30), ("10m", 600), ("1h30m", 5400), ("2d", 172800), (" 5s ", 5)],
-)
-def test_durations(text, seconds):
-    assert parse_duration(text) == timedelta(seconds=seconds)
-    assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
-
-
-@pytest.mark.parametrize("text", ["", "5", "5 m", "m5", "1.5h", "-5s", "0m", "5y"])
-def test_bad_durations(text):
-    with pytest.raises(ValueError, match="is not"):
-        parse_duration(text)

@@ -10,7 +10,7 @@ from textwrap import dedent
 import pytest
 
 from automator.notify import load_desk
-from automator.sla import ContractError, load_contracts, parse_duration
+from automator.sla import ContractError, load_contracts
 from automator.tickets import Priority
 
 REPO = Path(__file__).resolve().parents[3]
@@ -212,12 +212,3 @@ def test_channel_options_are_checked_against_their_lines(tmp_path: Path) -> None
     ]:
         assert line in found, found
     assert not any("hunter2" in problem or "abc" in problem for problem in found)
-
-
-def test_durations() -> None:
-    assert parse_duration("30m") == timedelta(minutes=30)
-    assert parse_duration("1h30m") == timedelta(minutes=90)
-    assert parse_duration("2d") == timedelta(days=2)
-    assert parse_duration("1.5h") == timedelta(minutes=90)
-    assert parse_duration("soon") is None
-    assert parse_duration("30") is None
