@@ -172,6 +172,9 @@ def open_engine(
         EventIntake(pipeline.store),
         RuleEngine(rulebook, StoreRuleState(pipeline.store), utcnow, inventory),
         Coalescer(timedelta(seconds=coalesce), utcnow),
+        # the engine's write transactions are as long as its batches, and the hooks' commits
+        # wait for them: 500 kept their p99 at 24 ms where 1,000 gave 30 (max 36 / 110 ms)
+        batch_size=500,
     )
     return engine, pipeline.executor.shutdown
 

@@ -186,7 +186,8 @@ class MemoryRuleState:
         self._forget()
 
     def _forget(self) -> None:
-        self._alerts: dict[tuple[str, str], TrackedAlert] = {}
+        # fingerprint -> rule -> alert: a resolved alert is found without a scan of them all
+        self._alerts: dict[str, dict[str, TrackedAlert]] = {}
         self._fired: dict[tuple[str, str], datetime] = {}
         self._hits: dict[tuple[str, str], list[datetime]] = {}
         self._pending: dict[tuple[str, str], Pending] = {}
@@ -197,16 +198,14 @@ class MemoryRuleState:
         return nullcontext()
 
     def track(self, alert: TrackedAlert) -> bool:
-        if (alert.rule, alert.fingerprint) in self._alerts:
+        rules = self._alerts.setdefault(alert.fingerprint, {})
+        if alert.rule in rules:
             return False
-        self._alerts[alert.rule, alert.fingerprint] = alert
+        rules[alert.rule] = alert
         return True
 
     def untrack(self, fingerprint: str) -> list[TrackedAlert]:
-        found = [alert for key, alert in self._alerts.items() if key[1] == fingerprint]
-        for alert in found:
-            del self._alerts[alert.rule, fingerprint]
-        return found
+        return list(self._alerts.pop(fingerprint, {}).values())
 
     def last_fired(self, rule: str, key: str) -> datetime | None:
         return self._fired.get((rule, key))
@@ -384,7 +383,7 @@ class StoreRuleState(MemoryRuleState):
         try:
             with self.store.engine.connect() as connection:
                 for alert in connection.execute(select(_ALERTS)):
-                    self._alerts[alert.rule, alert.fingerprint] = TrackedAlert(
+                    self._alerts.setdefault(alert.fingerprint, {})[alert.rule] = TrackedAlert(
                         alert.rule, alert.fingerprint, alert.host, alert.group_key, alert.since
                     )
                 for fired in connection.execute(select(_FIRED)):
