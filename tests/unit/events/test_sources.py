@@ -360,3 +360,57 @@ def test_hostile_label_values_are_kept_verbatim(hostile):
     body = _am(labels={"alertname": hostile, "host": hostile, "cmd": hostile})
     (event,) = from_alertmanager(body)
     assert event.name == event.host == event.labels["cmd"] == hostile
+
+
+def _alerts(count: int, **extra: Any) -> Body:
+    return {
+        "version": "4",
+        "alerts": [
+            {
+                "status": "firing" if n % 2 else "resolved",
+                "labels": {"alertname": "A", "instance": f"web{n}:9100", "severity": "warning"},
+                "annotations": {"summary": f"s{n}"},
+                "startsAt": "2026-11-27T06:00:00.123456789Z",
+                "endsAt": "0001-01-01T00:00:00Z" if n % 2 else f"2026-11-27T07:0{n % 10}:00+01:00",
+                "fingerprint": f"fp{n}",
+            }
+            | extra
+            for n in range(count)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _alerts(5),
+        _alerts(3, annotations=None),
+        _alerts(2, labels={"alertname": "A", "x": "é" * (MAX_VALUE_BYTES // 4 + 1)}),  # long
+        _alerts(2, startsAt=None, endsAt=None),
+    ],
+)
+def test_the_fast_path_gives_what_the_checked_path_gives(body):
+    """Bodies with nothing to refuse take a path without JSON paths (``_plain_alerts``);
+    whichever path takes a body, the events are the same."""
+    from automator.events._sources import _checked_alerts, _plain_alerts
+
+    fast = from_alertmanager(copy.deepcopy(body))
+    assert fast == _checked_alerts(copy.deepcopy(body)["alerts"], "alertmanager")
+    if all(len(v) <= MAX_VALUE_BYTES // 4 for a in body["alerts"] for v in a["labels"].values()):
+        assert fast == _plain_alerts(copy.deepcopy(body)["alerts"], "alertmanager")
+
+
+@pytest.mark.parametrize(
+    ("alert", "path"),
+    [
+        ({"status": ["firing"]}, "alerts[1].status"),
+        ({"startsAt": {"t": 1}}, "alerts[1].startsAt"),
+        ({"labels": {"alertname": "A", "host": "h" * 256}}, "alerts[1].labels.host"),
+    ],
+)
+def test_what_the_fast_path_refuses_is_named_by_the_checked_one(alert, path):
+    body = _alerts(3)
+    body["alerts"][1] |= alert
+    with pytest.raises(PayloadError) as caught:
+        from_alertmanager(body)
+    assert caught.value.path == path
