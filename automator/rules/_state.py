@@ -341,9 +341,8 @@ class StoreRuleState(MemoryRuleState):
         table's in the order they were made; runs of one statement go as one executemany,
         which is what lets a storm of alerts commit in a few round trips."""
         writes = sorted(self._writes, key=lambda write: write[0].order)
-        for (change, keys), group in itertools.groupby(
-            writes, key=lambda w: (w[0], tuple(sorted(w[1])))
-        ):
+        # a change's parameters come in its call site's order: no sorting of names per row
+        for (change, keys), group in itertools.groupby(writes, key=lambda w: (w[0], tuple(w[1]))):
             rows = [parameters for _, parameters in group]
             form = self._driver_form(connection, change, keys)
             if form is None:
