@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 a run finished with failed or unreachable hosts (or was re
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -16,6 +17,10 @@ from automator.errors import AutomatorError
 
 
 def main(argv: list[str] | None = None) -> int:
+    # No garbage collection while the command's modules load: importing SQLAlchemy, nornir
+    # and netmiko makes ~10^5 long-lived objects that each collection would walk again (a
+    # tenth of the start-up); the command enables it again once it starts (pass_settings).
+    gc.disable()
     try:
         result = cli.main(args=argv, prog_name="automator", standalone_mode=False)
     except AutomatorError as exc:
@@ -30,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
+    finally:
+        gc.enable()
     return result if isinstance(result, int) else 0
 
 

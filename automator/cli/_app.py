@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import getpass
 import importlib
 import logging
@@ -145,6 +146,9 @@ def pass_settings(f: Callable[..., Any]) -> Callable[..., Any]:
             if value is not None:
                 given[name] = value
         settings = Settings.from_env(**given)
+        # what start-up loaded lives as long as the process: out of the collector's way
+        gc.freeze()
+        gc.enable()
         if settings.netns and ctx.command_path.split()[1:2] != ["lab"]:
             from automator.lab import enter_netns
 
