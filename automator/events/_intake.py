@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from automator.errors import StoreError
 from automator.events._errors import EventNotFound
-from automator.events._model import Event, EventStatus, Severity
+from automator.events._model import Event, EventStatus, Severity, built_event
 from automator.store import Base, Store, utcnow
 
 # Bound parameters per IN (...) list: under every backend's limit.
@@ -419,7 +419,7 @@ def _decode_sqlite(rows: Iterable[Sequence[Any]]) -> Iterable[Event]:
         for text_ in (starts_at, ends_at, received_at):
             if text_ not in times:
                 times[text_] = _sqlite_read_time(text_)
-        yield Event(
+        yield built_event(
             source=source,
             fingerprint=fingerprint,
             status=status[status_text],

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 
 from automator.events._errors import PayloadError
-from automator.events._model import Event, EventStatus, Severity
+from automator.events._model import Event, EventStatus, Severity, built_event
 from automator.events._payload import (
     MAX_FINGERPRINT_CHARS,
     MAX_HOST_CHARS,
@@ -133,7 +133,7 @@ def _plain_alerts(items: list[Any], source: str) -> list[Event]:
         if ends not in times:
             times[ends] = timestamp(ends, "")
         events.append(
-            Event(
+            built_event(
                 source=source,
                 fingerprint=fingerprint,
                 status=status,
@@ -146,6 +146,8 @@ def _plain_alerts(items: list[Any], source: str) -> list[Event]:
                 annotations=annotations,
                 starts_at=times[starts],
                 ends_at=times[ends],
+                received_at=None,
+                id=None,
                 raw=alert,
             )
         )

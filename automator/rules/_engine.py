@@ -42,6 +42,7 @@ from automator.rules._model import (
 from automator.rules._state import Incident, Pending, RuleState, TrackedAlert
 
 Clock = Callable[[], datetime]
+_new = object.__new__
 
 
 class Outcome(StrEnum):
@@ -307,7 +308,10 @@ class RuleEngine:
     def _decision(
         self, rule: Rule, context: _Context, outcome: Outcome, now: datetime, reason: str
     ) -> Decision:
-        return Decision(
+        # every field given, so without the frozen dataclass's per-field setattr (a decision
+        # per alert: 4 µs that way, under 1 this way); test_engine compares the two
+        decision: Decision = _new(Decision)
+        decision.__dict__.update(
             rule=rule.name,
             outcome=outcome,
             reason=reason,
@@ -322,6 +326,7 @@ class RuleEngine:
             coalesce=rule.coalesce,
             debounce=rule.debounce,
         )
+        return decision
 
     # -- resolved -----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -201,3 +202,17 @@ def test_fast_read_and_mark_paths_match_the_generic_ones(store):
     assert [e.id for e in fast.undecided()] == [ids[2]] == [e.id for e in generic.undecided()]
     decided = {r.event.id: r.decision for r in fast.list_events() if r.decided_at}
     assert decided == {ids[0]: {"decisions": []}, ids[1]: {"decisions": []}}
+
+
+def test_events_built_for_speed_are_whole_dataclasses(store):
+    """The engine's read and the normaliser's fast path build events without the
+    dataclass's __init__: each must hold exactly its fields and equal an ordinary one."""
+    intake = EventIntake(store)
+    intake.ingest([event(str(n)) for n in range(3)])
+    names = [f.name for f in dataclasses.fields(Event)]
+    built = intake.undecided() + from_alertmanager(
+        {"alerts": [{"status": "firing", "labels": {"alertname": "A"}, "fingerprint": "f"}]}
+    )
+    for one in built:
+        assert list(vars(one)) == names
+        assert one == Event(**{name: getattr(one, name) for name in names})

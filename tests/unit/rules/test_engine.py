@@ -3,6 +3,7 @@ the in-memory state and on the store-backed one alike."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from datetime import timedelta
@@ -13,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from automator.errors import StoreError
 from automator.rules import (
+    Decision,
     MemoryRuleState,
     Outcome,
     RuleEngine,
@@ -420,3 +422,15 @@ def test_a_failed_batch_leaves_nothing_and_the_state_is_read_again(store):
         state.set_fired("r", "k", T0)
     with pytest.raises(StoreError, match="cannot read rule state: no such table: rule_fired"):
         state.set_fired("r", "k", T0)
+
+
+def test_decisions_are_whole_dataclasses(engine_for):
+    """The engine builds decisions without the dataclass's __init__ (a hot path): each must
+    still hold exactly the dataclass's fields, and equal one built the ordinary way."""
+    engine = engine_for(CORRELATED)
+    decisions = engine.decide_many([event("a"), event("b", host="web2"), event("c", host="nope")])
+    assert len(decisions) == 3
+    names = [f.name for f in dataclasses.fields(Decision)]
+    for decision in decisions:
+        assert list(vars(decision)) == names
+        assert decision == Decision(**{name: getattr(decision, name) for name in names})
