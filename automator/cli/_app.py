@@ -146,9 +146,11 @@ def pass_settings(f: Callable[..., Any]) -> Callable[..., Any]:
             if value is not None:
                 given[name] = value
         settings = Settings.from_env(**given)
-        # what start-up loaded lives as long as the process: out of the collector's way
-        gc.freeze()
-        gc.enable()
+        if not gc.isenabled():
+            # the executable's start-up is over (``console``): what it loaded lives as long
+            # as the process, out of the collector's way from now on
+            gc.freeze()
+            gc.enable()
         if settings.netns and ctx.command_path.split()[1:2] != ["lab"]:
             from automator.lab import enter_netns
 
