@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fnmatch import fnmatchcase
+from types import SimpleNamespace
 
 import pytest
 
 from automator.errors import ConfigError, LimitMatchesNothing
 from automator.inventory import Inventory
+from automator.inventory._filter import _Patterns, parse_limit
 
 
 @pytest.fixture
@@ -105,3 +108,21 @@ def test_malformed_filters(inventory: Inventory, limit: str, message: str) -> No
     with pytest.raises(ConfigError) as raised:
         inventory.select(limit)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["web1", "web*", "web?", "w[ae]b1", "w[!a]b1", "*", "web[", "a\\b", "web1*", "*1", ""],
+)
+def test_patterns_match_as_shell_globs_do(pattern: str) -> None:
+    """Plain values go to a set, globs to one expression: the same answers as fnmatchcase."""
+    values = ["web1", "web12", "wab1", "web", "Web1", "web[", "a\\b", "x", ""]
+    for value in values:
+        assert _Patterns([pattern]).match([value]) == fnmatchcase(value, pattern), value
+
+
+def test_a_limit_naming_many_hosts_selects_exactly_them() -> None:
+    names = [f"h{i}" for i in range(1000)]
+    matches = parse_limit(",".join([*names[::2], "!h10"]))
+    picked = [n for n in names if matches(SimpleNamespace(name=n))]  # type: ignore[arg-type]
+    assert picked == [n for n in names[::2] if n != "h10"]
