@@ -496,7 +496,7 @@ def served(home: Path, forks: int) -> None:
     work = home.parent
     settings = Settings.from_env(home=home, inventory_dir=work / "inventory", project_dir=ROOT)
     pipeline = open_pipeline(settings)
-    service = open_backup_service(settings, pipeline)
+    service = open_backup_service(pipeline)
     figures: dict[str, Any] = {}
     for phase in PHASES:
         started = time.perf_counter()

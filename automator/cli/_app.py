@@ -255,13 +255,11 @@ class _BackupFinisher:
         return self.service
 
 
-def open_backup_service(settings: Settings, pipeline: Pipeline) -> Any:
-    """The pipeline's backup service: the one that records its backup runs."""
-    finisher = pipeline.finishers.get("backup")
-    if not isinstance(finisher, _BackupFinisher):
-        finisher = _BackupFinisher(settings, pipeline)
-        for name in ("backup", "backup-verify"):
-            pipeline.finishers[name] = finisher
+def open_backup_service(pipeline: Pipeline) -> Any:
+    """The pipeline's backup service: the one its backup runs are recorded with
+    (``open_pipeline`` installs it)."""
+    finisher = pipeline.finishers["backup"]
+    assert isinstance(finisher, _BackupFinisher)
     return finisher.open()
 
 

@@ -202,7 +202,7 @@ def prune(
 
 def _service(settings: Settings) -> Any:
     inventory = open_inventory(settings)
-    return open_backup_service(settings, open_pipeline(settings, inventory))
+    return open_backup_service(open_pipeline(settings, inventory))
 
 
 def _store(settings: Settings) -> Any:

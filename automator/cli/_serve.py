@@ -78,7 +78,7 @@ def serve(settings: Settings, host: str, port: int, coalesce: float) -> None:
             on_events=engine.wake,
         )
         entries, start_checks = scheduled_sweeps(checks)
-        backup_entry, start_backup = open_backup_service(settings, pipeline).schedule()
+        backup_entry, start_backup = open_backup_service(pipeline).schedule()
         entries.append(backup_entry)
 
         def start(entry: ScheduleEntry, cancel: threading.Event) -> Any:

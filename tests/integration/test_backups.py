@@ -58,7 +58,7 @@ def world(lab, tmp_path) -> Iterator[World]:
         home=tmp_path / "home", inventory_dir=lab.inventory_dir, project_dir=REPO
     )
     pipeline = open_pipeline(settings, load_inventory(lab.inventory_dir))
-    yield World(settings, open_backup_service(settings, pipeline))
+    yield World(settings, open_backup_service(pipeline))
     pipeline.executor.shutdown()
     pipeline.store.dispose()
 
@@ -236,7 +236,7 @@ def test_unreachable_and_wrong_password_are_per_device_outcomes(world, lab, tmp_
     settings = Settings.from_env(home=tmp_path / "home2", inventory_dir=broken, project_dir=REPO)
     pipeline = open_pipeline(settings, load_inventory(broken))
     try:
-        service = open_backup_service(settings, pipeline)
+        service = open_backup_service(pipeline)
         denied = pipeline.run(service.spec("sim1", "pytest"))
     finally:
         pipeline.executor.shutdown()
@@ -326,9 +326,7 @@ def test_the_backup_commands(lab, tmp_path):
     )
     pipeline = open_pipeline(settings, load_inventory(lab.inventory_dir))
     try:
-        configure(
-            open_backup_service(settings, pipeline).inventory.get("sim2"), ["ntp server 10.0.0.77"]
-        )
+        configure(open_backup_service(pipeline).inventory.get("sim2"), ["ntp server 10.0.0.77"])
     finally:
         pipeline.executor.shutdown()
     second = automator("backup", "--limit", "sim2")
