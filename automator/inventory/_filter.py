@@ -96,8 +96,14 @@ class _Patterns:
     limit naming 1,000 hosts (a storm's job) is a lookup per host, not 1,000 globs."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        globs = [p for p in patterns if _GLOB.search(p)]
-        self.plain = frozenset(p for p in patterns if not _GLOB.search(p))
+        plain: set[str] = set()
+        globs: list[str] = []
+        for pattern in patterns:
+            if _GLOB.search(pattern):
+                globs.append(pattern)
+            else:
+                plain.add(pattern)
+        self.plain = frozenset(plain)
         self.glob = re.compile("|".join(translate(g) for g in globs)) if globs else None
 
     def match(self, values: Iterable[str]) -> bool:
