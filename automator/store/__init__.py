@@ -1,7 +1,7 @@
 """The store: SQLAlchemy 2 models, sessions and Alembic migrations.
 
 SQLite (WAL) under ``AUTOMATOR_HOME`` by default; PostgreSQL by URL. Imports nothing else of
-automator but ``automator.errors``.
+automator but ``automator.errors`` and ``automator._lazy``.
 
 The core tables (tickets, jobs, runs, locks, approvals) and the events are loaded with the
 package; each other domain's tables (checks, backups, the service desk, rules, schedules)
@@ -11,7 +11,9 @@ code that reads ``Base.metadata`` by table name.
 """
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from automator._lazy import lazy_attributes
 
 # the events table is read by name from Base.metadata by the hooks' intake
 from automator.store import _events  # noqa: F401
@@ -61,13 +63,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def load_all_tables() -> None:

@@ -7,8 +7,9 @@ satisfaction ratings) and service reviews. May import ``automator.store``; the S
 the external ITSM read tickets from the store and need no hook here.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from automator._lazy import lazy_attributes
 from automator.tickets._service import (
     ANALYSED_KINDS,
     MAX_LIST,
@@ -24,19 +25,11 @@ from automator.tickets._service import (
 if TYPE_CHECKING:
     from automator.tickets._reviews import ReviewError, ReviewNotFound, ServiceReviews
 
-_REVIEWS = ("ReviewError", "ReviewNotFound", "ServiceReviews")
-
-
-def __getattr__(name: str) -> Any:
-    """The service reviews, loaded when first asked for: their table is the service desk's,
-    which a runbook run or a backup never touches (mapping it costs 20 ms of start-up)."""
-    if name not in _REVIEWS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from automator.tickets import _reviews
-
-    value = getattr(_reviews, name)
-    globals()[name] = value
-    return value
+# The service reviews load when first asked for: their table is the service desk's, which a
+# runbook run or a backup never touches (mapping it costs 20 ms of start-up).
+__getattr__ = lazy_attributes(
+    __name__, dict.fromkeys(("ReviewError", "ReviewNotFound", "ServiceReviews"), "_reviews")
+)
 
 
 __all__ = [
