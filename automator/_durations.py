@@ -30,6 +30,14 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
+def duration_or_seconds(value: object) -> timedelta | None:
+    """A duration spelled as above, or a number of seconds more than zero (the files whose
+    timeouts may be written either way); None for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value) if value > 0 else None
+    return parse_duration(value) if isinstance(value, str) else None
+
+
 def format_duration(duration: timedelta) -> str:
     """The shortest spelling ``parse_duration`` reads back (``1h30m``, ``250ms``)."""
     milliseconds = round(duration.total_seconds() * 1000)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from automator._durations import parse_duration
+from automator._durations import duration_or_seconds
 from automator._yamlsource import Fields, YamlSource, plain
 from automator.errors import Problem
 from automator.itsm._errors import ItsmConfigError
@@ -191,9 +191,7 @@ class _Reader(YamlSource):
         if value is None:
             return None
         assert node is not None
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-        found = parse_duration(value) if isinstance(value, str) else None
+        found = duration_or_seconds(value)
         if found is None:
             self.problem(node, field, "must be a duration like 30s, 10m or 1h")
             return None

@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from automator._durations import parse_duration
+from automator._durations import duration_or_seconds
 from automator.errors import ConfigError, Problem
 from automator.sla import ChannelSpec, ContractError, Contracts, Person
 
@@ -183,9 +183,7 @@ class ChannelOptions:
         value = self.raw(key)
         if value is None:
             return default
-        found = parse_duration(value) if isinstance(value, str) else None
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            found = timedelta(seconds=value)
+        found = duration_or_seconds(value)
         if found is None:
             self.problem(key, "must be a duration like 10s or 2m (or seconds)")
             return default

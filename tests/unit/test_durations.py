@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from automator._durations import format_duration, parse_duration
+from automator._durations import duration_or_seconds, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,11 @@ def test_the_shortest_spelling() -> None:
     assert format_duration(timedelta(minutes=90)) == "1h30m"
     assert format_duration(timedelta(milliseconds=250)) == "250ms"
     assert format_duration(timedelta(0)) == "0ms"
+
+
+def test_a_number_is_seconds_where_files_allow_it() -> None:
+    assert duration_or_seconds(90) == timedelta(seconds=90)
+    assert duration_or_seconds(1.5) == timedelta(seconds=1.5)
+    assert duration_or_seconds("2m") == timedelta(minutes=2)
+    for value in (0, -5, True, None, "soon", [30]):
+        assert duration_or_seconds(value) is None
