@@ -89,6 +89,11 @@ class EventIntake:
             .where(table.c.id == bindparam("event_id"))
             .values(firing_event_id=bindparam("firing"))
         )
+        self._decide_statement = (
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values(decided_at=bindparam("at"), decision=bindparam("what"))
+        )
 
     def ingest(self, events: Sequence[Event], connection: Connection | None = None) -> list[int]:
         """Store ``events`` in one transaction and return their ids, in order. A resolved
@@ -142,34 +147,23 @@ class EventIntake:
         """Record the rule engine's decision on one event."""
         self.mark_many_decided({event_id: decision})
 
-    def mark_many_decided(self, decisions: Mapping[int, Mapping[str, Any]]) -> None:
+    def mark_many_decided(
+        self,
+        decisions: Mapping[int, Mapping[str, Any]],
+        connection: Connection | None = None,
+    ) -> None:
         """Record decisions on many events in one transaction (the engine decides in batches,
-        and one commit per event would cap it at the disk's pace)."""
+        and one commit per event would cap it at the disk's pace). ``connection``: a
+        transaction the caller has begun and commits (the engine's, which holds the rule
+        state its decisions changed); without it, one of its own."""
         if not decisions:
             return
-        at = utcnow()
-        if self._sqlite:
-            self._mark_decided_sqlite(decisions, at)
-            return
-        table = self._table
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("event_id"))
-            .values(decided_at=bindparam("at"), decision=bindparam("what"))
-        )
-        params = [
-            {"event_id": event_id, "at": at, "what": dict(decision)}
-            for event_id, decision in decisions.items()
-        ]
         try:
-            with self.store.engine.begin() as connection:
-                found = set(
-                    connection.scalars(select(table.c.id).where(table.c.id.in_(list(decisions))))
-                )
-                missing = sorted(set(decisions) - found)
-                if missing:
-                    raise EventNotFound(missing[0])
-                connection.execute(statement, params)
+            if connection is not None:
+                self._mark_decided(connection, decisions, utcnow())
+                return
+            with self.store.engine.connect() as own, own.begin():
+                self._mark_decided(own, decisions, utcnow())
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record decisions: {_reason(exc)}") from None
 
@@ -190,10 +184,23 @@ class EventIntake:
             raise StoreError(f"cannot read events: {_reason(exc)}") from None
         return list(_decode_sqlite(rows))
 
-    def _mark_decided_sqlite(
-        self, decisions: Mapping[int, Mapping[str, Any]], at: datetime
+    def _mark_decided(
+        self, connection: Connection, decisions: Mapping[int, Mapping[str, Any]], at: datetime
     ) -> None:
-        """``mark_many_decided`` on the default store: the values already in the form
+        if self._sqlite:
+            self._mark_decided_sqlite(connection, decisions, at)
+            return
+        params = [
+            {"event_id": event_id, "at": at, "what": dict(decision)}
+            for event_id, decision in decisions.items()
+        ]
+        self._require(connection, list(decisions))
+        connection.execute(self._decide_statement, params)
+
+    def _mark_decided_sqlite(
+        self, connection: Connection, decisions: Mapping[int, Mapping[str, Any]], at: datetime
+    ) -> None:
+        """``_mark_decided`` on the default store: the values already in the form
         SQLAlchemy's types would store (as ``_insert_sqlite`` does), and the check that every
         event exists read from the count of rows updated (one query instead of two)."""
         stamp = _sqlite_time(at)
@@ -202,13 +209,9 @@ class EventIntake:
             (stamp, dumps(dict(decision)).decode(), event_id)
             for event_id, decision in decisions.items()
         ]
-        try:
-            with self.store.engine.connect() as connection, connection.begin():
-                updated = connection.exec_driver_sql(_SQLITE_DECIDE, params).rowcount
-                if updated != len(params):
-                    self._require(connection, list(decisions))  # raises: nothing is kept
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot record decisions: {_reason(exc)}") from None
+        updated = connection.exec_driver_sql(_SQLITE_DECIDE, params).rowcount
+        if updated != len(params):
+            self._require(connection, list(decisions))  # raises: nothing is kept
 
     def _require(self, connection: Connection, ids: list[int]) -> None:
         """Raise EventNotFound for the first of ``ids`` not in the table."""

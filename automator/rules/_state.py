@@ -91,8 +91,10 @@ class RuleState(Protocol):
     """The facts throttles and correlation decide on. Keys are rule names and group keys
     (see ``group_key``); times are timezone-aware."""
 
-    def batch(self) -> AbstractContextManager[None]:
-        """Make the calls inside one unit (one transaction for a store)."""
+    def batch(self) -> AbstractContextManager[Connection | None]:
+        """Make the calls inside one unit (one transaction for a store). It gives the
+        transaction's connection (None in memory), for writes that must commit with the
+        state: the engine records its decisions on their events in it."""
 
     def track(self, alert: TrackedAlert) -> bool:
         """Remember a firing alert under its rule; False if it was already remembered."""
@@ -194,7 +196,7 @@ class MemoryRuleState:
         self._incidents: dict[int, _MemoryIncident] = {}  # unresolved ones, oldest first
         self._ids = itertools.count(1)
 
-    def batch(self) -> AbstractContextManager[None]:
+    def batch(self) -> AbstractContextManager[Connection | None]:
         return nullcontext()
 
     def track(self, alert: TrackedAlert) -> bool:
@@ -302,9 +304,9 @@ class StoreRuleState(MemoryRuleState):
         self._load()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        with self._transaction():
-            yield
+    def batch(self) -> Iterator[Connection | None]:
+        with self._transaction() as connection:
+            yield connection
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

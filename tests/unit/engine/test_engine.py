@@ -12,10 +12,17 @@ from typing import TypeVar
 import pytest
 
 from automator.engine import RemediationEngine
+from automator.errors import StoreError
 from automator.events import Event, EventIntake, EventStatus, Severity
 from automator.inventory import Host
 from automator.jobs import Pipeline
-from automator.rules import Coalescer, MemoryRuleState, RuleEngine, load_rulebook
+from automator.rules import (
+    Coalescer,
+    MemoryRuleState,
+    RuleEngine,
+    StoreRuleState,
+    load_rulebook,
+)
 from automator.runbooks import Catalogue
 from automator.runners import HostResult, Outcome, RunContext, RunReport
 from automator.store import Job
@@ -195,6 +202,28 @@ def test_a_shadow_rule_records_and_does_nothing(world):
     assert recording.calls == []
     [record] = engine.intake.list_events()
     assert record.decision["decisions"][0]["outcome"] == "suppressed-shadow"
+
+
+def test_a_batchs_rule_state_and_decisions_commit_together(world, monkeypatch):
+    """Recording the decisions fails after they were written: the rule state the batch
+    changed is not kept either, so the events are decided again as new, not as repeats."""
+    engine, _recording, _clock = world
+    engine.rules.state = StoreRuleState(engine.store)
+    engine.intake.ingest([event("Slow", "web1")])
+    record = engine.intake.mark_many_decided
+
+    def record_then_fail(decisions, connection=None):
+        record(decisions, connection)
+        raise StoreError("cannot record decisions: disk I/O error")
+
+    monkeypatch.setattr(engine.intake, "mark_many_decided", record_then_fail)
+    with pytest.raises(StoreError):
+        engine.step()
+    assert engine.intake.undecided() != []
+    monkeypatch.undo()
+    engine.step()
+    [stored] = engine.intake.list_events()
+    assert [d["outcome"] for d in stored.decision["decisions"]] == ["suppressed-shadow"]
 
 
 def test_a_storm_is_one_incident_resolved_when_every_alert_has_resolved(world):
