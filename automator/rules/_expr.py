@@ -234,6 +234,24 @@ class Compare(Node):
         return self.test(self.left.evaluate(event), self.right.evaluate(event))
 
 
+class FieldIs(Node):
+    """``field == "text"`` (or ``!=``), most rules' condition, as one string comparison: a
+    field is a string or null, for which ``_equal`` with a string is ``==`` (the general
+    comparison cost three times as much, for every rule on every alert)."""
+
+    __slots__ = ("field", "negated", "text")
+    kind = Kind.CONDITION
+
+    def __init__(self, column: int, field: Field, text: str, negated: bool) -> None:
+        super().__init__(column)
+        self.field = field
+        self.text = text
+        self.negated = negated
+
+    def evaluate(self, event: Event) -> Value:
+        return (self.field.evaluate(event) == self.text) is not self.negated
+
+
 class InList(Node):
     """``x in [...]`` / ``x not in [...]`` against a literal list: a set lookup."""
 
@@ -511,6 +529,11 @@ class _Parser:
             return Matches(left.column, left, _regex(right))
         if symbol in ("in", "not in") and isinstance(right, ListLiteral):
             return InList(left.column, left, right, negated=symbol == "not in")
+        if symbol in ("==", "!=") and left.kind is not right.kind:
+            field, text = (left, right) if isinstance(left, Field) else (right, left)
+            if isinstance(field, Field) and isinstance(text, Literal) and text.kind is Kind.STRING:
+                assert isinstance(text.value, str)
+                return FieldIs(left.column, field, text.value, negated=symbol == "!=")
         return Compare(left.column, left, right, _COMPARISONS[symbol])
 
     def operand(self) -> Node:

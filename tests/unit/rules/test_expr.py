@@ -283,6 +283,19 @@ def test_evaluation_is_total():
             assert expression.evaluate(weird) in (True, False)
 
 
+@pytest.mark.parametrize("symbol", ["==", "!="])
+def test_a_field_against_a_string_agrees_with_the_general_comparison(symbol):
+    """``field == "text"`` takes a shortcut; it must decide as ``field == labels.b`` does
+    when labels.b holds that text, whatever the field holds."""
+    texts = ["x", "", "0", "1e999", "ünïcødé ☃"]
+    for value in WEIRD_VALUES:
+        for text in texts:
+            weird = event(a=value, b=text)
+            general = parse_condition(f"labels.a {symbol} labels.b").test(weird)
+            for condition in (f"labels.a {symbol} {text!r}", f"{text!r} {symbol} labels.a"):
+                assert parse_condition(condition.replace("'", '"')).test(weird) is general
+
+
 def test_speed_of_a_typical_condition():
     """At least 100,000 evaluations a second of a four-clause condition (measured here:
     about 350,000 on a match, a million when the first clause fails)."""
