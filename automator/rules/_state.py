@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -544,23 +545,26 @@ def _driver_rows(
     names: tuple[str, ...],
     processors: tuple[Callable[[Any], Any] | None, ...],
 ) -> list[tuple[Any, ...]]:
-    """``rows`` as the driver takes them. The times of a batch repeat (its decisions share
-    one): each distinct one is converted once."""
+    """``rows`` as the driver takes them: the values in ``names`` order, taken in one call
+    (``itemgetter``), and only the columns with a bind processor converted. The times of a
+    batch repeat (its decisions share one): each distinct one is converted once."""
+    convert = [(index, process) for index, process in enumerate(processors) if process]
+    take = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    if not convert:
+        return [take(row) for row in rows]
     times: dict[datetime, Any] = {}
     result = []
     for row in rows:
-        values = []
-        for name, process in zip(names, processors, strict=True):
-            value = row[name]
-            if process is not None:
-                if type(value) is datetime:
-                    converted = times.get(value)
-                    if converted is None:
-                        converted = times[value] = process(value)
-                    value = converted
-                else:
-                    value = process(value)
-            values.append(value)
+        values = list(take(row))
+        for index, process in convert:
+            value = values[index]
+            if type(value) is datetime:
+                converted = times.get(value)
+                if converted is None:
+                    converted = times[value] = process(value)
+                values[index] = converted
+            else:
+                values[index] = process(value)
         result.append(tuple(values))
     return result
 
