@@ -4,6 +4,7 @@ small stand-ins that write what happens to a file; ``test_serve.py`` runs the re
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from automator.engine import EngineProcess, EngineStartError, describe_exit
+from automator.engine._process import GC_THRESHOLD
 from automator.errors import ConfigError
 
 
@@ -30,6 +32,7 @@ class _Recorder:
         self._wake.set()
 
     def run(self, stop: threading.Event, idle: float = 1.0) -> None:
+        self._write(f"gc={gc.get_threshold()[0]}")
         self._write("running")
         while not stop.is_set():
             if self._wake.wait(0.05):
@@ -74,6 +77,7 @@ def test_woken_and_stopped_by_its_parent(tmp_path: Path) -> None:
     engine = EngineProcess(build_recorder, (log,))
     engine.wait_ready()
     wait_for(lambda: "running" in lines(log))
+    assert f"gc={GC_THRESHOLD[0]}" in lines(log)  # the collector's setting for the engine
     engine.wake()
     wait_for(lambda: "woken" in lines(log))
     assert engine.stop(timeout=20) == 0
