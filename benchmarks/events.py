@@ -3,6 +3,7 @@ latency, alert-to-remediation-start latency, and how many runs a storm of 1,000 
 
     .venv/bin/python benchmarks/events.py [--rounds 3] [--seconds 5]
         [--rulebook /tmp/rulebook-venv/bin/ansible-rulebook] [--only automator|ansible-rulebook]
+    .venv/bin/python benchmarks/events.py --engine-alone [--alerts 40000] [--rounds 5]
 
 Everything runs on loopback, each tool as its own process, rounds interleaved (the order
 alternates), every round with a fresh database. This process plays Alertmanager (webhook v4
@@ -32,12 +33,19 @@ timed by a sentinel alert sent after the last answer, whose ``debug`` marker thi
 (ansible-rulebook matches events and runs a ruleset's actions in order). The latency case's
 action prints a marker (the remediation starts) and then runs a trivial playbook on the alert's
 host (local), one at a time as ansible-rulebook does.
+
+``--engine-alone`` measures automator's rule engine without the hooks or a client beside it:
+alerts stored as the hooks store them, then decided by the engine ``automator serve`` builds,
+in this process, with the collector set as in the engine's process. It prints the CPU an alert
+costs and the collector's share of it: the figure to compare when changing the engine, as
+it moves far less with the rest of the machine than the flood's rounds do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -437,6 +445,89 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait(10)
 
 
+# -- automator's engine alone ---------------------------------------------------------------
+
+
+def engine_alone(folder: Path, round_: int, alerts: int) -> dict[str, float]:
+    """``alerts`` in bodies of 100 stored by ``EventIntake.ingest`` after the Alertmanager
+    normaliser, then decided by ``open_engine``'s engine (serve's: batches of 500, the rule
+    state in the store) until none is left. CPU µs an alert, the collector's share."""
+    from automator.cli._serve import open_engine
+    from automator.config import Settings
+    from automator.engine._process import GC_THRESHOLD
+    from automator.events import EventIntake, from_alertmanager
+    from automator.store import Store
+
+    home = folder / f"engine-home-{round_}"
+    settings = Settings(
+        inventory_dir=folder / "inventory",
+        home=home,
+        project_dir=folder / "project",
+        database_url=f"sqlite:///{home / 'automator.db'}",
+    )
+    store = Store.open(settings.database_url)
+    intake = EventIntake(store)
+    first = round_ * 10**7
+    for start in range(0, alerts, 100):
+        payload = [alert("BenchAlert", first + start + n, start + n) for n in range(100)]
+        intake.ingest(from_alertmanager(orjson.loads(body(payload))))
+    store.dispose()
+    engine, after = open_engine(settings, 5.0, 0)
+    collector = [0.0, 0.0]  # seconds in collections, start of the current one
+
+    def timed(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            collector[1] = time.perf_counter()
+        else:
+            collector[0] += time.perf_counter() - collector[1]
+
+    threshold = gc.get_threshold()
+    gc.freeze()  # as the engine's process does once built
+    gc.set_threshold(*GC_THRESHOLD)
+    gc.callbacks.append(timed)
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        while engine.step():
+            pass
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        gc.callbacks.remove(timed)
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+        after()
+    left = len(intake.undecided(limit=1))
+    if left:
+        raise SystemExit(f"engine alone: events left undecided after {alerts}")
+    return {
+        "cpu us/alert": cpu / alerts * 1e6,
+        "collector us/alert": collector[0] / alerts * 1e6,
+        "wall us/alert": wall / alerts * 1e6,
+    }
+
+
+def run_engine_alone(args: argparse.Namespace) -> int:
+    rounds: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="automator-bench-") as tmp:
+        folder = Path(tmp)
+        write_project(folder)
+        for round_ in range(1, args.rounds + 1):
+            machine, own = machine_busy(), time.process_time()
+            began = time.monotonic()
+            figures = engine_alone(folder, round_, args.alerts)
+            others = machine_busy() - machine - (time.process_time() - own)
+            figures["others' cpu %"] = 100 * others / (time.monotonic() - began)
+            rounds.append(figures)
+            print(
+                f"engine alone, round {round_}, {args.alerts:,} alerts: "
+                + ", ".join(f"{k} {v:,.1f}" for k, v in figures.items()),
+                flush=True,
+            )
+    for key in ("cpu us/alert", "collector us/alert"):
+        values = [r[key] for r in rounds]
+        print(f"{key}: median {statistics.median(values):,.1f}, best {min(values):,.1f}")
+    return 0
+
+
 # -- ansible-rulebook ------------------------------------------------------------------------
 
 
@@ -647,7 +738,15 @@ def main() -> int:
         help="the ansible-rulebook executable, in a virtualenv of its own",
     )
     parser.add_argument("--only", choices=["automator", "ansible-rulebook"])
+    parser.add_argument(
+        "--engine-alone",
+        action="store_true",
+        help="measure automator's rule engine alone (no hooks, no client) instead",
+    )
+    parser.add_argument("--alerts", type=int, default=40_000, help="for --engine-alone")
     args = parser.parse_args()
+    if args.engine_alone:
+        return run_engine_alone(args)
     tools = [args.only] if args.only else ["automator", "ansible-rulebook"]
     if "ansible-rulebook" in tools and not Path(args.rulebook).exists():
         print(
