@@ -205,13 +205,15 @@ def open_catalogue(settings: Settings) -> Catalogue:
     )
 
 
-def open_pipeline(settings: Settings, inventory: Inventory | None = None) -> Pipeline:
+def open_pipeline(
+    settings: Settings, inventory: Inventory | None = None, catalogue: Catalogue | None = None
+) -> Pipeline:
     from automator.jobs import Pipeline
 
     pipeline = Pipeline(
         store=open_store(settings),
         inventory=inventory or open_inventory(settings),
-        catalogue=open_catalogue(settings),
+        catalogue=catalogue or open_catalogue(settings),
         artifacts_dir=settings.artifacts_dir,
     )
     # a backup run records its configurations wherever it came from (the command, a

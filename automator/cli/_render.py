@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from automator.jobs import results_of
 from automator.runners import HostResult, Outcome
-from automator.store import Ticket
+
+if TYPE_CHECKING:
+    from automator.store import Ticket
 
 OUTCOME_STYLE = {
     Outcome.OK: "green",
@@ -82,6 +84,8 @@ def counts_line(counts: dict[str, int]) -> Text:
 
 
 def ticket_view(ticket: Ticket) -> RenderableType:
+    from automator.jobs import results_of
+
     head = Table.grid(padding=(0, 2))
     opened = f"{ticket.created_at:%Y-%m-%d %H:%M:%S} UTC by {ticket.opened_by}"
     for label, value in [

@@ -12,12 +12,20 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from automator.cli._app import console, err_console, open_pipeline, pass_settings, requester
+from automator.cli._app import (
+    console,
+    err_console,
+    open_catalogue,
+    open_inventory,
+    open_pipeline,
+    pass_settings,
+    requester,
+)
 from automator.cli._render import STATUS_STYLE, counts_line, results_table
 from automator.config import Settings
 from automator.errors import ConfigError
 from automator.guardrails import GuardrailPolicy
-from automator.jobs import JobKind, JobSpec, RunStatus, RunSummary
+from automator.jobs import JobKind, JobSpec, RunStatus, RunSummary, resolve, start_held
 from automator.runners import ProgressCallback, ProgressEvent, Timeouts
 
 
@@ -88,8 +96,8 @@ def run(
     break_glass: str | None,
 ) -> int:
     """Run runbook NAME (runbooks/NAME.yaml or playbooks/NAME.yml) on hosts."""
-    pipeline = open_pipeline(settings)
-    action = pipeline.catalogue.get(name)
+    inventory, catalogue = open_inventory(settings), open_catalogue(settings)
+    action = catalogue.get(name)
     spec = JobSpec(
         kind=JobKind.RUNBOOK,
         action=name,
@@ -104,12 +112,20 @@ def run(
         forks=forks,
         policy=GuardrailPolicy(break_glass=break_glass),
     )
-    prepared = pipeline.prepare(spec)
-    summary = run_with_progress(
-        lambda on_progress, cancel: pipeline.submit(spec, on_progress, cancel),
-        len(prepared.hosts),
-        name,
-    )
+    job = resolve(spec, catalogue, inventory)
+    # ansible-playbook starts loading now, held before its first host, while the store
+    # loads and the pipeline records the job and asks the gate
+    held = start_held(job, inventory, settings.artifacts_dir)
+    try:
+        pipeline = open_pipeline(settings, inventory, catalogue)
+        summary = run_with_progress(
+            lambda on_progress, cancel: pipeline.submit(spec, on_progress, cancel, held=held),
+            len(job.hosts),
+            name,
+        )
+    finally:
+        if held is not None:
+            held.abandon()  # not submitted (a bad ticket id); no-op once it has run
     _print_summary(summary)
     if summary.status is RunStatus.CANCELLED:
         return 130

@@ -20,7 +20,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from automator.inventory import Host, Inventory
 from automator.jobs._executor import Executor, LocalExecutor
 from automator.jobs._locks import HostLocks
 from automator.jobs._model import JobKind, JobSpec, RunStatus, RunSummary, run_status
+from automator.jobs._prepared import PreparedJob, resolve
 from automator.jobs._records import (
     PIPELINE,
     Recorded,
@@ -41,30 +41,17 @@ from automator.jobs._records import (
 )
 from automator.runbooks import Action, Catalogue
 from automator.runners import (
+    HeldRun,
     HostResult,
     Outcome,
     ProgressCallback,
-    RunContext,
     Runner,
     RunReport,
-    Timeouts,
 )
 from automator.store import Approval, Job, Run, Store, utcnow
 from automator.tickets import Priority, TicketKind, TicketService, TicketStatus
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PreparedJob:
-    spec: JobSpec
-    action: Action
-    hosts: list[Host]
-    params: dict[str, Any]
-
-    @property
-    def changes(self) -> bool:
-        return self.action.changes and not self.spec.check_mode
 
 
 class Pipeline:
@@ -99,21 +86,24 @@ class Pipeline:
 
     def prepare(self, spec: JobSpec) -> PreparedJob:
         """Resolve the action, hosts, parameters and ticket, or raise: nothing is recorded."""
-        action = self.catalogue.get(spec.action)
-        params = action.bind(spec.params)
-        hosts = self.inventory.select(spec.limit or action.default_limit)
+        job = resolve(spec, self.catalogue, self.inventory)
         if spec.ticket_id is not None:
             self.tickets.require(spec.ticket_id)
-        return PreparedJob(spec=spec, action=action, hosts=hosts, params=params)
+        return job
 
     def submit(
         self,
         spec: JobSpec,
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        held: HeldRun | None = None,
     ) -> Future[RunSummary]:
         """Prepare and record the job now; run it on the executor. Setting ``cancel`` stops
-        the run: unfinished hosts fail as cancelled and the run ends ``cancelled``."""
+        the run: unfinished hosts fail as cancelled and the run ends ``cancelled``.
+
+        ``held``: the job's run, started early (``start_held``); it goes on if the gate admits
+        exactly its hosts, else it is abandoned and the admitted hosts run as usual.
+        """
         job = self.prepare(spec)
         if spec.idempotency_key is not None:
             existing = self.records.by_idempotency_key(spec.idempotency_key)
@@ -123,7 +113,9 @@ class Pipeline:
                 return done
         recorded = self._record(job)
         stop = cancel or threading.Event()
-        return self.executor.submit(lambda: self._execute(job, recorded, on_progress, stop))
+        return self.executor.submit(
+            lambda: self._execute(job, recorded, on_progress, stop, held=held)
+        )
 
     def run(self, spec: JobSpec, on_progress: ProgressCallback | None = None) -> RunSummary:
         return self.submit(spec, on_progress).result()
@@ -275,54 +267,65 @@ class Pipeline:
         cancel: threading.Event,
         approved: bool = False,
         follow_up: bool = True,
+        held: HeldRun | None = None,
     ) -> RunSummary:
         """``follow_up`` is off for verify and rollback runs: the fix they belong to decides
         what happens to the ticket."""
-        spec = job.spec
-        admission = self.gate.admit(job.hosts, spec.policy, spec.rule, self.clock(), job.changes)
-        for note in admission.notes:
-            self._log(recorded, "gate", PIPELINE, note, run_id=recorded.run_id)
-        if admission.refused:
-            if admission.refused.startswith("circuit breaker"):
-                self._set_status(recorded, TicketStatus.ESCALATED, PIPELINE, admission.refused)
-            return self._refuse(recorded, admission.refused)
-        if admission.wait_until is not None:
-            return self._wait(recorded, "window", admission.wait_until)
-        if job.changes and spec.policy.approval and not approved:
-            timeout = spec.policy.approval_timeout
-            return self._wait(
-                recorded, "approval", None, self.clock() + timeout if timeout else None
-            )
-        skipped = skipped_results(admission.skipped)
-        if not admission.hosts:
-            return self._finish(job, recorded, RunReport(results=skipped), None, cancel)
-        names = [host.name for host in admission.hosts]
         try:
-            if job.changes:
-                self.locks.acquire(recorded.job_id, names)
-        except LockConflict as exc:
-            return self._refuse(recorded, str(exc))
-        try:
-            artifacts = self._run_folder(recorded)
-            artifacts.mkdir(parents=True, exist_ok=True)
-            self.records.set_running(recorded.run_id, artifacts)
-            self._log(
-                recorded,
-                "run",
-                spec.requester,
-                f"run #{recorded.run_id} started",
-                {"status": RunStatus.RUNNING.value},
-                run_id=recorded.run_id,
+            spec = job.spec
+            admission = self.gate.admit(
+                job.hosts, spec.policy, spec.rule, self.clock(), job.changes
             )
-            report = self._run_runner(
-                job, admission.hosts, artifacts, on_progress, cancel, recorded.run_id
-            )
-            report.results.update(skipped)
-            summary = self._finish(job, recorded, report, artifacts, cancel)
+            for note in admission.notes:
+                self._log(recorded, "gate", PIPELINE, note, run_id=recorded.run_id)
+            if admission.refused:
+                if admission.refused.startswith("circuit breaker"):
+                    self._set_status(recorded, TicketStatus.ESCALATED, PIPELINE, admission.refused)
+                return self._refuse(recorded, admission.refused)
+            if admission.wait_until is not None:
+                return self._wait(recorded, "window", admission.wait_until)
+            if job.changes and spec.policy.approval and not approved:
+                timeout = spec.policy.approval_timeout
+                return self._wait(
+                    recorded, "approval", None, self.clock() + timeout if timeout else None
+                )
+            skipped = skipped_results(admission.skipped)
+            if not admission.hosts:
+                return self._finish(job, recorded, RunReport(results=skipped), None, cancel)
+            names = [host.name for host in admission.hosts]
+            try:
+                if job.changes:
+                    self.locks.acquire(recorded.job_id, names)
+            except LockConflict as exc:
+                return self._refuse(recorded, str(exc))
+            try:
+                artifacts = self._run_folder(recorded)
+                artifacts.mkdir(parents=True, exist_ok=True)
+                if held is not None and set(held.hosts) != set(names):
+                    held.abandon()  # started for other hosts than the gate let through
+                    held = None
+                # a held run's files are in its own folder until it has finished
+                self.records.set_running(recorded.run_id, held.folder if held else artifacts)
+                self._log(
+                    recorded,
+                    "run",
+                    spec.requester,
+                    f"run #{recorded.run_id} started",
+                    {"status": RunStatus.RUNNING.value},
+                    run_id=recorded.run_id,
+                )
+                report = self._run_runner(
+                    job, admission.hosts, artifacts, on_progress, cancel, recorded.run_id, held
+                )
+                report.results.update(skipped)
+                summary = self._finish(job, recorded, report, artifacts, cancel)
+            finally:
+                if job.changes:
+                    self.locks.release(recorded.job_id)
+            return self._follow_up(job, recorded, summary, cancel) if follow_up else summary
         finally:
-            if job.changes:
-                self.locks.release(recorded.job_id)
-        return self._follow_up(job, recorded, summary, cancel) if follow_up else summary
+            if held is not None:
+                held.abandon()  # refused, waiting or failed before it ran; no-op once it has
 
     def _run_runner(
         self,
@@ -332,23 +335,13 @@ class Pipeline:
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
         run_id: int,
+        held: HeldRun | None = None,
     ) -> RunReport:
-        spec, action = job.spec, job.action
-        timeouts = spec.timeouts or Timeouts()
-        if action.timeout is not None and spec.timeouts is None:
-            timeouts = Timeouts(timeouts.connect, timeouts.command, action.timeout)
-        context = RunContext(
-            ident=f"run-{run_id}",
-            artifacts_dir=artifacts,
-            check_mode=spec.check_mode,
-            params=job.params,
-            timeouts=timeouts,
-            forks=spec.forks,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
+        context = job.context(artifacts, f"run-{run_id}", on_progress, cancel)
         try:
-            return self.runner_for(action, self.inventory).run(hosts, context)
+            if held is not None:
+                return held.proceed(context)
+            return self.runner_for(job.action, self.inventory).run(hosts, context)
         except Exception as exc:
             log.exception("run #%s: the runner crashed", run_id)
             return RunReport(

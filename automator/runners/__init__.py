@@ -14,6 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from automator.runners._base import (
+    HeldRun,
+    HoldingRunner,
     HostResult,
     Outcome,
     ProgressCallback,
@@ -51,6 +53,8 @@ __all__ = [
     "CollectTask",
     "CommandsTask",
     "ConfigTask",
+    "HeldRun",
+    "HoldingRunner",
     "HostResult",
     "NornirRunner",
     "NornirTaskSpec",

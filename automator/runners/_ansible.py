@@ -5,6 +5,10 @@ hand), artifacts land in the run's folder (``rc``, ``status``, ``stdout``,
 ``job_events/*.json``), and ansible's per-host stats are mapped onto outcomes: ``dark`` is
 unreachable (a refused login is a failure, not a network problem), ``failures`` is failed, and
 ``ignored`` and ``rescued`` are kept as counts on a host that did not fail.
+
+Every run starts held: the ``automator_gate`` callback plugin (``ansible_callbacks/``) keeps
+ansible-playbook before its first play until the run proceeds, so that a caller can start it
+before the job has been admitted and overlap the two start-ups (``AnsibleRunner.start``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ _UNFINISHED = {
 }
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _AUTH_FAILURE = ("permission denied", "authentication failed", "auth fail")
+_GATE_PLUGIN_DIR = str(Path(__file__).with_name("ansible_callbacks"))
 
 
 class AnsibleRunner:
@@ -62,35 +67,121 @@ class AnsibleRunner:
         self.keep_facts = tuple(keep_facts)
 
     def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
+        return self.start(hosts, context).proceed(context)
+
+    def start(self, hosts: Sequence[Host], context: RunContext) -> _HeldPlaybook:
+        """Start ansible-playbook now, held before its first play (see HeldRun)."""
         private_dir = context.artifacts_dir / "runner"
         (private_dir / "inventory").mkdir(parents=True, exist_ok=True)
         inventory_file = private_dir / "inventory" / "hosts.yaml"
         inventory_file.write_text(yaml.safe_dump(export_ansible(self.inventory), sort_keys=False))
         (private_dir / "env").mkdir(exist_ok=True)
         (private_dir / "env" / "extravars").write_text(unsafe_extravars(context.params))
-        collector = _EventCollector(context, self.keep_facts)
-        started_at = datetime.now(UTC)
-        clock = time.monotonic()
+        return _HeldPlaybook(self, private_dir, inventory_file, hosts, context)
+
+
+class _HeldPlaybook:
+    """ansible-playbook under ansible-runner, held by the ``automator_gate`` callback plugin.
+
+    The plugin waits, before the first play, for a word on a FIFO of the run's own: ``go``
+    lets the play start, anything else (or automator gone, which closes the FIFO) ends
+    ansible-playbook before it has touched a host.
+    """
+
+    def __init__(
+        self,
+        runner: AnsibleRunner,
+        private_dir: Path,
+        inventory_file: Path,
+        hosts: Sequence[Host],
+        context: RunContext,
+    ) -> None:
+        self.hosts = tuple(host.name for host in hosts)
+        self.folder = context.artifacts_dir
+        self._hosts = list(hosts)
+        self._context = context
+        self._collector = _EventCollector(context, runner.keep_facts)
+        self._lock = threading.Lock()
+        self._state = "held"  # held -> proceeding | abandoned
+        self._spawning = threading.Event()
         # SSH connections are shared within the run (ControlPersist), never across runs: a
         # master left from an earlier run would reach a host whose sshd has since died and
         # report it ok. A short folder: a socket path may not exceed 107 bytes.
-        control_dir = tempfile.mkdtemp(prefix="automator-cp-")
-        try:
-            runner = self._run(private_dir, inventory_file, hosts, context, collector, control_dir)
-        finally:
-            shutil.rmtree(control_dir, ignore_errors=True)
+        self._control_dir = tempfile.mkdtemp(prefix="automator-cp-")
+        gate = private_dir / "gate"
+        os.mkfifo(gate, 0o600)
+        # read-write: never blocks, and keeps the FIFO open so that a word written before
+        # ansible-playbook reaches its gate waits there for it
+        self._gate = os.open(gate, os.O_RDWR)
+        self._thread, self._runner = ansible_runner.run_async(
+            private_data_dir=str(private_dir),
+            artifact_dir=str(context.artifacts_dir),
+            ident="ansible",
+            project_dir=str(runner.playbook.parent),
+            playbook=str(runner.playbook),
+            inventory=str(inventory_file),
+            limit=",".join(self.hosts),
+            forks=context.forks,
+            cmdline="--check --diff" if context.check_mode else None,
+            envvars={
+                "ANSIBLE_TIMEOUT": str(int(context.timeouts.connect)),
+                "ANSIBLE_TASK_TIMEOUT": str(int(context.timeouts.command)),
+                "ANSIBLE_HOST_KEY_CHECKING": "True",
+                "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                "ANSIBLE_NOCOLOR": "1",
+                "PATH": _path_with_interpreter_bin(),
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": self._control_dir,
+                "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(
+                    filter(None, [os.environ.get("ANSIBLE_CALLBACK_PLUGINS"), _GATE_PLUGIN_DIR])
+                ),
+                "AUTOMATOR_GATE": str(gate),
+            },
+            timeout=int(context.timeouts.job),
+            quiet=True,
+            event_handler=self._collector.handle,
+            status_handler=self._on_status,
+            cancel_callback=self._cancelled,
+        )
+        # return once ansible-playbook is on its way: the caller's next steps (importing
+        # SQLAlchemy) would otherwise hold the interpreter while the thread wants to spawn it
+        self._spawning.wait(timeout=10)
+
+    def _on_status(self, data: Mapping[str, Any], runner_config: Any) -> None:
+        # ansible-runner writes the whole environment (where password_env secrets live) to
+        # the `command` artifact just before it spawns ansible-playbook: redact it then
+        if data.get("status") != "starting":
+            _redact_command_artifact(self.folder / "ansible")
+            self._spawning.set()
+
+    def _cancelled(self) -> bool:
+        return self._state == "abandoned" or self._context.cancel.is_set()
+
+    def proceed(self, context: RunContext) -> RunReport:
+        with self._lock:
+            if self._state != "held":
+                raise RuntimeError(f"this playbook run is {self._state}")
+            self._state = "proceeding"
+        self._context = self._collector.context = context
+        started_at = datetime.now(UTC)
+        clock = time.monotonic()
+        os.write(self._gate, b"go\n")
+        self._wait()
         duration = time.monotonic() - clock
         artifacts = context.artifacts_dir / "ansible"
+        if context.artifacts_dir != self.folder:
+            for part in ("runner", "ansible"):
+                shutil.move(self.folder / part, context.artifacts_dir / part)
+            shutil.rmtree(self.folder, ignore_errors=True)
         _redact_command_artifact(artifacts)
-        status = runner.status
+        status = self._runner.status
         tail = _tail(artifacts / "stdout")
-        results = collector.results(hosts, status, tail, duration)
+        results = self._collector.results(self._hosts, status, tail, duration)
         for result in results.values():
             result.started_at = started_at
         error = (
             None if status in ("successful", "failed", "canceled") else f"ansible-runner: {status}"
         )
-        if not collector.stats and status != "successful":
+        if not self._collector.stats and status != "successful":
             # ansible-playbook ended before any play: its last words say why
             last = [line for line in tail.splitlines() if line.strip()]
             error = f"ansible-playbook: {last[-1].strip() if last else status}"
@@ -101,44 +192,22 @@ class AnsibleRunner:
             error=error,
         )
 
-    def _run(
-        self,
-        private_dir: Path,
-        inventory_file: Path,
-        hosts: Sequence[Host],
-        context: RunContext,
-        collector: _EventCollector,
-        control_dir: str,
-    ) -> Any:
-        return ansible_runner.run(
-            private_data_dir=str(private_dir),
-            artifact_dir=str(context.artifacts_dir),
-            ident="ansible",
-            project_dir=str(self.playbook.parent),
-            playbook=str(self.playbook),
-            inventory=str(inventory_file),
-            limit=",".join(host.name for host in hosts),
-            forks=context.forks,
-            cmdline="--check --diff" if context.check_mode else None,
-            envvars={
-                "ANSIBLE_TIMEOUT": str(int(context.timeouts.connect)),
-                "ANSIBLE_TASK_TIMEOUT": str(int(context.timeouts.command)),
-                "ANSIBLE_HOST_KEY_CHECKING": "True",
-                "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                "ANSIBLE_NOCOLOR": "1",
-                "PATH": _path_with_interpreter_bin(),
-                "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
-            },
-            timeout=int(context.timeouts.job),
-            quiet=True,
-            event_handler=collector.handle,
-            # ansible-runner writes the whole environment (where password_env secrets live)
-            # to the `command` artifact just before it spawns ansible-playbook: redact it then
-            status_handler=lambda data, runner_config: _redact_command_artifact(
-                context.artifacts_dir / "ansible"
-            ),
-            cancel_callback=context.cancel.is_set,
-        )
+    def abandon(self) -> None:
+        with self._lock:
+            if self._state != "held":
+                return
+            self._state = "abandoned"
+        os.write(self._gate, b"stop\n")
+        self._wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _wait(self) -> None:
+        try:
+            self._thread.join()
+        finally:
+            os.close(self._gate)
+            (self.folder / "runner" / "gate").unlink(missing_ok=True)
+            shutil.rmtree(self._control_dir, ignore_errors=True)
 
 
 def unsafe_extravars(params: Mapping[str, Any]) -> str:

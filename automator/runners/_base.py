@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from automator.inventory import Host
 
@@ -116,3 +116,33 @@ class Runner(Protocol):
     host's failure."""
 
     def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport: ...
+
+
+class HeldRun(Protocol):
+    """A run started before the pipeline admitted it, held before it touches its first host.
+
+    It does its start-up (ansible-playbook's imports, inventory and playbook parsing) while the
+    pipeline records the job and asks the gate; then ``proceed`` lets it work on exactly
+    ``hosts``, or ``abandon`` stops it with nothing done. Its files are in ``folder`` until it
+    has finished, then in the folder of the context it proceeded with.
+    """
+
+    hosts: tuple[str, ...]
+    folder: Path
+
+    def proceed(self, context: RunContext) -> RunReport:
+        """Run on; ``context`` must describe the run it was started for (parameters, check
+        mode, forks, time limits): its folder, progress callback and cancel event are used."""
+        ...
+
+    def abandon(self) -> None:
+        """Stop it before its first host and remove its folder; nothing once it has
+        proceeded."""
+        ...
+
+
+@runtime_checkable
+class HoldingRunner(Runner, Protocol):
+    """A runner whose start-up is worth overlapping with the pipeline's own (see HeldRun)."""
+
+    def start(self, hosts: Sequence[Host], context: RunContext) -> HeldRun: ...

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
+import pytest
+import yaml
 from rich.console import Console
 
+import automator.runners
 from automator.cli._render import ticket_view
-from automator.jobs import RunStatus
-from automator.runners import Outcome
+from automator.guardrails import GuardrailPolicy, WindowAction
+from automator.jobs import RunStatus, resolve, start_held
+from automator.runners import HeldRun, Outcome
 from automator.tickets import TicketService
 
-from .helpers import FAST, pipeline_for, servers, spec, stopped
+from .helpers import FAST, pipeline_for, servers, spec, ssh, stopped
 
 
 def test_one_host_stopped_and_one_failing_task(lab, tmp_path):
@@ -127,3 +136,166 @@ def test_secrets_in_the_environment_never_reach_the_artifacts(lab, tmp_path, mon
     command = json.loads((artifacts / "ansible" / "command").read_text())
     assert command["env"]["SWITCH_PASSWORD"] == "<redacted>"
     assert command["env"]["PATH"]  # harmless values stay readable
+
+
+# -- held starts: ansible-playbook starts before the pipeline admits the job ---------------
+
+
+def _at_its_gate(held: HeldRun) -> None:
+    """Wait until ansible-playbook has loaded the playbook and waits before its first play."""
+    events = held.folder / "ansible" / "job_events"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(
+            "playbook_on_start" in p.name or "playbook_on_start" in p.read_text()
+            for p in events.glob("*.json")
+        ):
+            return
+        time.sleep(0.05)
+    pytest.fail("ansible-playbook never reached its gate")
+
+
+def test_a_held_playbook_touches_no_host_until_it_proceeds(lab, tmp_path):
+    pipeline = pipeline_for(lab.inventory_dir, tmp_path)
+    host = servers(pipeline.inventory)[2]
+    message = f"held-{uuid.uuid4().hex}"
+    job_spec = spec("greet", limit=host.name, params={"message": message}, timeouts=FAST)
+    held = start_held(
+        resolve(job_spec, pipeline.catalogue, pipeline.inventory),
+        pipeline.inventory,
+        pipeline.artifacts_dir,
+    )
+    assert held is not None and held.hosts == (host.name,)
+    _at_its_gate(held)
+    time.sleep(0.5)
+    assert message not in ssh(host, "cat /srv/message")[1]
+
+    summary = pipeline.submit(job_spec, held=held).result()
+
+    assert summary.results[host.name].outcome is Outcome.CHANGED
+    assert ssh(host, "cat /srv/message")[1] == message + "\n"
+    # its files went from the folder it started in to the run's, under the ticket
+    assert not held.folder.exists()
+    artifacts = Path(summary.artifacts_dir or "")
+    assert artifacts.parent.parent.name == str(summary.ticket_id)
+    assert (artifacts / "status").read_text() == "successful"
+    assert not (artifacts.parent / "runner" / "gate").exists()  # the FIFO does not stay
+
+
+def test_a_held_playbook_the_gate_refuses_never_starts(lab, tmp_path):
+    pipeline = pipeline_for(lab.inventory_dir, tmp_path)
+    host = servers(pipeline.inventory)[2]
+    message = f"refused-{uuid.uuid4().hex}"
+    job_spec = spec("greet", limit=host.name, params={"message": message}, timeouts=FAST)
+    job = resolve(job_spec, pipeline.catalogue, pipeline.inventory)
+    held = start_held(job, pipeline.inventory, pipeline.artifacts_dir)
+    assert held is not None
+    _at_its_gate(held)
+    held.abandon()
+    held.abandon()  # a second time: nothing more
+    assert not held.folder.exists()
+    with pytest.raises(RuntimeError, match="abandoned"):
+        held.proceed(job.context(tmp_path / "elsewhere", "x"))
+    time.sleep(0.5)
+    assert message not in ssh(host, "cat /srv/message")[1]
+
+
+def test_a_held_playbook_for_more_hosts_than_admitted_gives_way(lab, tmp_path):
+    """A host in a freeze window is skipped: the run started for both is abandoned and the
+    admitted host runs on its own."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(lab.inventory_dir, inventory)
+    hosts = yaml.safe_load((inventory / "hosts.yaml").read_text())
+    frozen, free = sorted(h for h, v in hosts.items() if v["platform"] == "linux")[3:5]
+    hosts[frozen]["data"]["freeze"] = [
+        {
+            "name": "audit",
+            "starts": "2020-01-01T00:00:00+00:00",
+            "ends": "2099-01-01T00:00:00+00:00",
+        }
+    ]
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    pipeline = pipeline_for(inventory, tmp_path)
+    message = f"partial-{uuid.uuid4().hex}"
+    job_spec = spec(
+        "greet",
+        limit=f"{frozen},{free}",
+        params={"message": message},
+        timeouts=FAST,
+        policy=GuardrailPolicy(window=WindowAction.SKIP),
+    )
+    held = start_held(
+        resolve(job_spec, pipeline.catalogue, pipeline.inventory),
+        pipeline.inventory,
+        pipeline.artifacts_dir,
+    )
+    assert held is not None and set(held.hosts) == {frozen, free}
+
+    summary = pipeline.submit(job_spec, held=held).result()
+
+    assert {name: r.outcome for name, r in summary.results.items()} == {
+        frozen: Outcome.SKIPPED,
+        free: Outcome.CHANGED,
+    }
+    assert not held.folder.exists()
+    assert (Path(summary.artifacts_dir or "") / "status").read_text() == "successful"
+    assert message not in ssh(pipeline.inventory.get(frozen), "cat /srv/message")[1]
+
+
+@pytest.mark.parametrize("word", [None, b"stop\n", b"go\n"])
+def test_the_gate_plugin_lets_through_only_go(tmp_path, word):
+    """ansible-playbook itself, with the gate plugin and nobody, ``stop`` or ``go`` on the
+    FIFO: nobody is what it finds when automator died before it reached the gate."""
+    marker = tmp_path / "touched"
+    playbook = tmp_path / "touch.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [{"ansible.builtin.file": {"path": str(marker), "state": "touch"}}],
+                }
+            ]
+        )
+    )
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    writer = None
+    if word is not None:
+        writer = os.open(gate, os.O_RDWR)
+        os.write(writer, word)
+    env = dict(
+        os.environ,
+        ANSIBLE_CALLBACK_PLUGINS=str(Path(automator.runners.__file__).parent / "ansible_callbacks"),
+        AUTOMATOR_GATE=str(gate),
+        ANSIBLE_LOCALHOST_WARNING="False",
+    )
+    try:
+        done = subprocess.run(
+            [
+                Path(sys.executable).parent / "ansible-playbook",
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "-e",
+                f"ansible_python_interpreter={sys.executable}",
+                str(playbook),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        if writer is not None:
+            os.close(writer)
+    if word == b"go\n":
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert marker.exists()
+    else:
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "the run was not admitted; no host was touched" in done.stdout
+        assert not marker.exists()
