@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def main() -> None:
         # gone). ansible-playbook gets the same, a new folder per run; the third contender is
         # ansible-playbook keeping its masters in ~/.ansible/cp for 60 s between runs, as it
         # does by default when run again within a minute: shown, not the comparison.
-        timings: dict[str, list[float]] = {
+        timings: dict[str, list[tuple[float, float]]] = {
             "automator run": [],
             "ansible-playbook": [],
             "ansible-playbook, masters kept": [],
@@ -110,26 +111,45 @@ def fresh_masters(env: dict[str, str], work: Path) -> dict[str, str]:
     return dict(env, ANSIBLE_SSH_CONTROL_PATH_DIR=tempfile.mkdtemp(prefix="cp-", dir=work))
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the command and its descendants: the
+    ssh clients and Ansible's forks, not the hosts' sshd)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         sys.exit(f"{command[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu
 
 
-def report(timings: dict[str, list[float]], args: argparse.Namespace) -> None:
-    medians = {name: statistics.median(values) for name, values in timings.items()}
+def report(timings: dict[str, list[tuple[float, float]]], args: argparse.Namespace) -> None:
+    walls = {name: [wall for wall, _ in values] for name, values in timings.items()}
+    cpus = {name: [cpu for _, cpu in values] for name, values in timings.items()}
+    medians = {name: statistics.median(values) for name, values in walls.items()}
     print(
         f"playbook {args.playbook}.yml on {args.hosts} hosts, forks {args.forks}, "
         f"{args.rounds} interleaved rounds, {os.cpu_count()} cores"
     )
-    print(f"{'tool':<32} {'median s':>9} {'min s':>7} {'max s':>7}")
-    for name, values in timings.items():
-        print(f"{name:<32} {medians[name]:>9.2f} {min(values):>7.2f} {max(values):>7.2f}")
+    print(f"{'tool':<32} {'median s':>9} {'min s':>7} {'max s':>7} {'CPU s':>7}")
+    for name, values in walls.items():
+        print(
+            f"{name:<32} {medians[name]:>9.2f} {min(values):>7.2f} {max(values):>7.2f} "
+            f"{statistics.median(cpus[name]):>7.2f}"
+        )
     overhead = medians["automator run"] / medians["ansible-playbook"] - 1
     print(f"automator overhead: {overhead:+.1%} (goal: under +10%)")
+    pairs = [
+        auto / plain - 1
+        for auto, plain in zip(walls["automator run"], walls["ansible-playbook"], strict=True)
+    ]
+    print(
+        "round by round: "
+        + ", ".join(f"{p:+.1%}" for p in pairs)
+        + f" (median {statistics.median(pairs):+.1%})"
+    )
     kept = medians["automator run"] / medians["ansible-playbook, masters kept"] - 1
     print(f"against ansible-playbook reusing the previous run's SSH masters: {kept:+.1%}")
 

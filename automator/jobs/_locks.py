@@ -7,32 +7,14 @@ owning process is gone (same machine, dead pid) is stale and is taken over.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from automator.errors import LockConflict
+from automator.jobs._owner import owner_is_alive, process_owner
 from automator.store import HostLock, Store
-
-
-def process_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_is_alive(owner: str) -> bool:
-    machine, _, pid = owner.rpartition(":")
-    if machine != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's process: assume alive, never steal its lock
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class HostLocks:

@@ -17,6 +17,7 @@ is picked up by :meth:`Pipeline.resume_due` or a person's :meth:`Pipeline.approv
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -30,7 +31,8 @@ from automator.inventory import Host, Inventory
 from automator.jobs._executor import Executor, LocalExecutor
 from automator.jobs._locks import HostLocks
 from automator.jobs._model import JobKind, JobSpec, RunStatus, RunSummary, run_status
-from automator.jobs._prepared import PreparedJob, resolve
+from automator.jobs._owner import owner_is_alive
+from automator.jobs._prepared import STARTING, PreparedJob, held_folder_owner, resolve
 from automator.jobs._records import (
     PIPELINE,
     Recorded,
@@ -204,7 +206,9 @@ class Pipeline:
         )
 
     def recover(self) -> list[int]:
-        """Mark runs whose process died as interrupted, free their locks; return their ids."""
+        """Mark runs whose process died as interrupted, free their locks, remove the folders
+        of held runs it started and never ran; return the interrupted runs' ids."""
+        self._sweep_held_folders()
         dead = self.records.interrupted()
         for run in dead:
             self.locks.release(run.job_id)
@@ -218,6 +222,18 @@ class Pipeline:
                     run_id=run.id,
                 )
         return [run.id for run in dead]
+
+    def _sweep_held_folders(self) -> None:
+        starting = self.artifacts_dir / STARTING
+        if not starting.is_dir():
+            return
+        orphans = [f for f in starting.iterdir() if not owner_is_alive(held_folder_owner(f))]
+        if orphans:
+            # a run that had proceeded keeps its folder: its record points there
+            kept = self.records.artifacts_in_use(orphans)
+            for folder in orphans:
+                if str(folder) not in kept:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     # -- the steps -------------------------------------------------------------------------
 

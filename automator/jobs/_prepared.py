@@ -9,7 +9,6 @@ on only if the gate admits exactly its hosts (``Pipeline.submit(..., held=)``).
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +17,11 @@ from typing import Any
 
 from automator.inventory import Host, Inventory
 from automator.jobs._model import JobSpec
+from automator.jobs._owner import process_owner
 from automator.runbooks import Action, Catalogue
 from automator.runners import HeldRun, HoldingRunner, ProgressCallback, RunContext, Timeouts
+
+STARTING = "starting"  # under the artifacts folder: held runs' folders until they end
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,20 @@ def resolve(spec: JobSpec, catalogue: Catalogue, inventory: Inventory) -> Prepar
 
 def start_held(job: PreparedJob, inventory: Inventory, artifacts_dir: Path) -> HeldRun | None:
     """Start ``job``'s runner now, held before its first host, its files in a folder of its
-    own under ``artifacts_dir/starting``; None when its runner cannot hold (Nornir tasks,
-    which start in milliseconds anyway)."""
+    own under ``artifacts_dir/starting`` named by time and owner (``Pipeline.recover`` removes
+    those a dead process left); None when its runner cannot hold (Nornir tasks, which start
+    in milliseconds anyway)."""
     runner = job.action.runner(inventory)
     if not isinstance(runner, HoldingRunner):
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
-    folder = artifacts_dir / "starting" / f"{stamp}-{os.getpid()}"
-    return runner.start(job.hosts, job.context(folder, f"held-{folder.name}"))
+    # no colon in the name: ansible-runner joins some of its paths into colon-separated lists
+    owner = process_owner().replace(":", "_")
+    folder = artifacts_dir / STARTING / f"{stamp}_{owner}"
+    return runner.start(job.hosts, job.context(folder, "held"))
+
+
+def held_folder_owner(folder: Path) -> str:
+    """The ``host:pid`` that started the held run of ``folder`` (``<stamp>_<host>_<pid>``)."""
+    host, _, pid = folder.name.partition("_")[2].rpartition("_")
+    return f"{host}:{pid}"

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from automator.jobs._locks import owner_is_alive, process_owner
 from automator.jobs._model import JobSpec, RunStatus, count_outcomes
+from automator.jobs._owner import owner_is_alive, process_owner
 from automator.runners import HostResult, Outcome
 from automator.store import Approval, HostResultRow, Job, Run, Store, utcnow
 
@@ -171,6 +171,14 @@ class RunRecords:
         with self.store.session() as session:
             run = session.get_one(Run, run_id)
             run.counts = {**(run.counts or {}), **extra}
+
+    def artifacts_in_use(self, folders: Iterable[Path]) -> set[str]:
+        """Those of ``folders`` that a run records as its artifacts folder."""
+        names = [str(folder) for folder in folders]
+        with self.store.session() as session:
+            return set(
+                session.scalars(select(Run.artifacts_dir).where(Run.artifacts_dir.in_(names)))
+            )
 
     def interrupted(self) -> list[Run]:
         """Runs left pending or running by a process that is gone, now marked interrupted."""

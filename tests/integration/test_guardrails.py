@@ -30,6 +30,8 @@ def test_break_glass_inside_a_freeze_window(lab, tmp_path):
         f"inside a window: {name} (freeze window 'audit' until 2099-01-01 00:00 UTC); "
         "a change there needs --break-glass REASON"
     ) in refused.stdout
+    # the playbook it had started while asking the gate was stopped, its folder removed
+    assert not list((tmp_path / "home" / "artifacts" / "starting").iterdir())
     forced = automator(
         "run", "greet", "--limit", name, "-p", "message=hi", "--break-glass", "INC-9 audit sign-off"
     )

@@ -188,6 +188,26 @@ def test_a_crash_leaves_a_run_that_recovery_marks_interrupted(tmp_path, store, s
     assert "interrupted" in last.message and "half-changed" in last.message
 
 
+def test_recovery_removes_held_runs_left_by_dead_processes(tmp_path, store, small_inventory):
+    pipeline = make_pipeline(tmp_path, store, small_inventory, ScriptedRunner({}))
+    starting = pipeline.artifacts_dir / "starting"
+    dead = f"{os.uname().nodename}:999999999"
+    never_ran = starting / f"20261127T100000.000000_{os.uname().nodename}_999999999"
+    proceeded = starting / f"20261127T100001.000000_{os.uname().nodename}_999999999"
+    ours = starting / f"20261127T100002.000000_{os.uname().nodename}_{os.getpid()}"
+    elsewhere = starting / "20261127T100003.000000_other-machine_1"
+    for folder in (never_ran, proceeded, ours, elsewhere):
+        (folder / "ansible").mkdir(parents=True)
+    recorded = pipeline._record(pipeline.prepare(spec()))
+    with store.session() as session:  # a run that had proceeded when its process died
+        run = session.get_one(Run, recorded.run_id)
+        run.status, run.owner, run.artifacts_dir = "running", dead, str(proceeded)
+
+    assert pipeline.recover() == [recorded.run_id]
+
+    assert sorted(starting.iterdir()) == [proceeded, ours, elsewhere]
+
+
 def test_a_crashing_runner_is_recorded_as_failed(tmp_path, store, small_inventory):
     class Broken:
         def run(self, hosts: Sequence[Host], context: RunContext) -> RunReport:
