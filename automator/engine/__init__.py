@@ -7,6 +7,13 @@ May import events, rules, guardrails, jobs, tickets and store.
 """
 
 from automator.engine._engine import RemediationEngine, policy_of
-from automator.engine._process import EngineProcess, EngineStartError, describe_exit
+from automator.engine._process import GC_THRESHOLD, EngineProcess, EngineStartError, describe_exit
 
-__all__ = ["EngineProcess", "EngineStartError", "RemediationEngine", "describe_exit", "policy_of"]
+__all__ = [
+    "GC_THRESHOLD",
+    "EngineProcess",
+    "EngineStartError",
+    "RemediationEngine",
+    "describe_exit",
+    "policy_of",
+]
