@@ -23,9 +23,9 @@ def _where(command: _F) -> _F:
     """The options that say which lab: its state folder and its namespace prefix."""
     command = click.option(
         "--prefix",
-        default="lab",
-        show_default=True,
-        help="Namespace prefix: <prefix>ctl, <prefix>h1, ... (labs with different ones coexist).",
+        help="Namespace prefix: <prefix>ctl, <prefix>h1, ... (labs with different ones "
+        "coexist).  [default: lab; for down and status, the one the state folder's lab was "
+        "brought up with]",
     )(command)
     return click.option(
         "--state",
@@ -36,6 +36,18 @@ def _where(command: _F) -> _F:
 
 def _state_dir(settings: Settings, state: Path | None) -> Path:
     return state or settings.home / "lab"
+
+
+_PREFIX_FILE = "prefix"  # in the state folder: the prefix the lab was brought up with
+
+
+def _prefix(state_dir: Path, given: str | None) -> str:
+    if given is not None:
+        return given
+    try:
+        return (state_dir / _PREFIX_FILE).read_text().strip() or "lab"
+    except FileNotFoundError:
+        return "lab"
 
 
 @click.group("lab")
@@ -71,15 +83,16 @@ def up(
     pdus: int,
     coolers: int,
     state: Path | None,
-    prefix: str,
+    prefix: str | None,
 ) -> None:
     """Bring the lab up (replacing a previous one) and write its inventory.
 
     UPSes, PDUs and coolers together: at most 50.
     """
+    state_dir = _state_dir(settings, state)
     spec = LabSpec(
-        _state_dir(settings, state),
-        prefix=prefix,
+        state_dir,
+        prefix=prefix or "lab",
         hosts=hosts,
         switches=switches,
         sims=sims,
@@ -90,6 +103,7 @@ def up(
     _refuse_foreign_inventory(settings.inventory_dir)
     the_lab = Lab(spec)
     status = the_lab.up()
+    (state_dir / _PREFIX_FILE).write_text(spec.prefix + "\n")
     the_lab.write_inventory(settings.inventory_dir)
     console = Console()
     console.print(_table(status))
@@ -106,19 +120,23 @@ def up(
 @lab.command()
 @_where
 @pass_settings
-def down(settings: Settings, state: Path | None, prefix: str) -> None:
+def down(settings: Settings, state: Path | None, prefix: str | None) -> None:
     """Stop every host and device of the lab and delete its namespaces."""
     started = time.monotonic()
-    Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).down()
+    state_dir = _state_dir(settings, state)
+    prefix = _prefix(state_dir, prefix)
+    Lab(LabSpec(state_dir, prefix=prefix)).down()
     Console().print(f"Lab {prefix!r} is down ({time.monotonic() - started:.1f} s).", markup=False)
 
 
 @lab.command()
 @_where
 @pass_settings
-def status(settings: Settings, state: Path | None, prefix: str) -> None:
+def status(settings: Settings, state: Path | None, prefix: str | None) -> None:
     """Show which hosts and devices of the lab answer."""
-    lab_status = Lab(LabSpec(_state_dir(settings, state), prefix=prefix)).status()
+    state_dir = _state_dir(settings, state)
+    prefix = _prefix(state_dir, prefix)
+    lab_status = Lab(LabSpec(state_dir, prefix=prefix)).status()
     console = Console()
     if lab_status.seconds_to_start is None:
         console.print(f"Lab {prefix!r} is not up: run `automator lab up`.", markup=False)
