@@ -142,9 +142,11 @@ class _HeldPlaybook:
             status_handler=self._on_status,
             cancel_callback=self._cancelled,
         )
-        # return once ansible-playbook is on its way: the caller's next steps (importing
-        # SQLAlchemy) would otherwise hold the interpreter while the thread wants to spawn it
-        self._spawning.wait(timeout=10)
+        # return once ansible-playbook is on its way (or ansible-runner has given up): the
+        # caller's next steps (importing SQLAlchemy) would otherwise hold the interpreter
+        # while the thread wants to spawn it
+        while not self._spawning.wait(0.05) and self._thread.is_alive():
+            pass
 
     def _on_status(self, data: Mapping[str, Any], runner_config: Any) -> None:
         # ansible-runner writes the whole environment (where password_env secrets live) to
