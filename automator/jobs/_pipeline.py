@@ -115,9 +115,15 @@ class Pipeline:
                 return done
         recorded = self._record(job)
         stop = cancel or threading.Event()
-        return self.executor.submit(
-            lambda: self._execute(job, recorded, on_progress, stop, held=held)
-        )
+
+        def execute() -> RunSummary:
+            try:
+                return self._execute(job, recorded, on_progress, stop, held=held)
+            finally:
+                if held is not None:
+                    held.abandon()  # refused, waiting or failed before it ran; no-op once it has
+
+        return self.executor.submit(execute)
 
     def run(self, spec: JobSpec, on_progress: ProgressCallback | None = None) -> RunSummary:
         return self.submit(spec, on_progress).result()
@@ -287,61 +293,55 @@ class Pipeline:
     ) -> RunSummary:
         """``follow_up`` is off for verify and rollback runs: the fix they belong to decides
         what happens to the ticket."""
-        try:
-            spec = job.spec
-            admission = self.gate.admit(
-                job.hosts, spec.policy, spec.rule, self.clock(), job.changes
+        spec = job.spec
+        admission = self.gate.admit(job.hosts, spec.policy, spec.rule, self.clock(), job.changes)
+        for note in admission.notes:
+            self._log(recorded, "gate", PIPELINE, note, run_id=recorded.run_id)
+        if admission.refused:
+            if admission.refused.startswith("circuit breaker"):
+                self._set_status(recorded, TicketStatus.ESCALATED, PIPELINE, admission.refused)
+            return self._refuse(recorded, admission.refused)
+        if admission.wait_until is not None:
+            return self._wait(recorded, "window", admission.wait_until)
+        if job.changes and spec.policy.approval and not approved:
+            timeout = spec.policy.approval_timeout
+            return self._wait(
+                recorded, "approval", None, self.clock() + timeout if timeout else None
             )
-            for note in admission.notes:
-                self._log(recorded, "gate", PIPELINE, note, run_id=recorded.run_id)
-            if admission.refused:
-                if admission.refused.startswith("circuit breaker"):
-                    self._set_status(recorded, TicketStatus.ESCALATED, PIPELINE, admission.refused)
-                return self._refuse(recorded, admission.refused)
-            if admission.wait_until is not None:
-                return self._wait(recorded, "window", admission.wait_until)
-            if job.changes and spec.policy.approval and not approved:
-                timeout = spec.policy.approval_timeout
-                return self._wait(
-                    recorded, "approval", None, self.clock() + timeout if timeout else None
-                )
-            skipped = skipped_results(admission.skipped)
-            if not admission.hosts:
-                return self._finish(job, recorded, RunReport(results=skipped), None, cancel)
-            names = [host.name for host in admission.hosts]
-            try:
-                if job.changes:
-                    self.locks.acquire(recorded.job_id, names)
-            except LockConflict as exc:
-                return self._refuse(recorded, str(exc))
-            try:
-                artifacts = self._run_folder(recorded)
-                artifacts.mkdir(parents=True, exist_ok=True)
-                if held is not None and set(held.hosts) != set(names):
-                    held.abandon()  # started for other hosts than the gate let through
-                    held = None
-                # a held run's files are in its own folder until it has finished
-                self.records.set_running(recorded.run_id, held.folder if held else artifacts)
-                self._log(
-                    recorded,
-                    "run",
-                    spec.requester,
-                    f"run #{recorded.run_id} started",
-                    {"status": RunStatus.RUNNING.value},
-                    run_id=recorded.run_id,
-                )
-                report = self._run_runner(
-                    job, admission.hosts, artifacts, on_progress, cancel, recorded.run_id, held
-                )
-                report.results.update(skipped)
-                summary = self._finish(job, recorded, report, artifacts, cancel)
-            finally:
-                if job.changes:
-                    self.locks.release(recorded.job_id)
-            return self._follow_up(job, recorded, summary, cancel) if follow_up else summary
+        skipped = skipped_results(admission.skipped)
+        if not admission.hosts:
+            return self._finish(job, recorded, RunReport(results=skipped), None, cancel)
+        names = [host.name for host in admission.hosts]
+        try:
+            if job.changes:
+                self.locks.acquire(recorded.job_id, names)
+        except LockConflict as exc:
+            return self._refuse(recorded, str(exc))
+        try:
+            artifacts = self._run_folder(recorded)
+            artifacts.mkdir(parents=True, exist_ok=True)
+            if held is not None and set(held.hosts) != set(names):
+                held.abandon()  # started for other hosts than the gate let through
+                held = None
+            # a held run's files are in its own folder until it has finished
+            self.records.set_running(recorded.run_id, held.folder if held else artifacts)
+            self._log(
+                recorded,
+                "run",
+                spec.requester,
+                f"run #{recorded.run_id} started",
+                {"status": RunStatus.RUNNING.value},
+                run_id=recorded.run_id,
+            )
+            report = self._run_runner(
+                job, admission.hosts, artifacts, on_progress, cancel, recorded.run_id, held
+            )
+            report.results.update(skipped)
+            summary = self._finish(job, recorded, report, artifacts, cancel)
         finally:
-            if held is not None:
-                held.abandon()  # refused, waiting or failed before it ran; no-op once it has
+            if job.changes:
+                self.locks.release(recorded.job_id)
+        return self._follow_up(job, recorded, summary, cancel) if follow_up else summary
 
     def _run_runner(
         self,
