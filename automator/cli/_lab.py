@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,8 +25,7 @@ def _where(command: _F) -> _F:
     command = click.option(
         "--prefix",
         help="Namespace prefix: <prefix>ctl, <prefix>h1, ... (labs with different ones "
-        "coexist).  [default: lab; for down and status, the one the state folder's lab was "
-        "brought up with]",
+        "coexist).  [default: the one the state folder's lab was brought up with, else lab]",
     )(command)
     return click.option(
         "--state",
@@ -41,13 +41,13 @@ def _state_dir(settings: Settings, state: Path | None) -> Path:
 _PREFIX_FILE = "prefix"  # in the state folder: the prefix the lab was brought up with
 
 
-def _prefix(state_dir: Path, given: str | None) -> str:
-    if given is not None:
-        return given
-    try:
-        return (state_dir / _PREFIX_FILE).read_text().strip() or "lab"
-    except FileNotFoundError:
-        return "lab"
+def _which(spec: LabSpec, prefix: str | None) -> LabSpec:
+    """``spec`` with ``prefix`` when given, else with the one its state folder's ``lab up``
+    wrote, else as it is (LabSpec's default prefix)."""
+    remembered = spec.state_dir / _PREFIX_FILE
+    if prefix is None and remembered.exists():
+        prefix = remembered.read_text().strip()
+    return replace(spec, prefix=prefix) if prefix else spec
 
 
 @click.group("lab")
@@ -89,21 +89,22 @@ def up(
 
     UPSes, PDUs and coolers together: at most 50.
     """
-    state_dir = _state_dir(settings, state)
-    spec = LabSpec(
-        state_dir,
-        prefix=prefix or "lab",
-        hosts=hosts,
-        switches=switches,
-        sims=sims,
-        ups=ups,
-        pdus=pdus,
-        coolers=coolers,
+    spec = _which(
+        LabSpec(
+            _state_dir(settings, state),
+            hosts=hosts,
+            switches=switches,
+            sims=sims,
+            ups=ups,
+            pdus=pdus,
+            coolers=coolers,
+        ),
+        prefix,
     )
     _refuse_foreign_inventory(settings.inventory_dir)
     the_lab = Lab(spec)
     status = the_lab.up()
-    (state_dir / _PREFIX_FILE).write_text(spec.prefix + "\n")
+    (spec.state_dir / _PREFIX_FILE).write_text(spec.prefix + "\n")
     the_lab.write_inventory(settings.inventory_dir)
     console = Console()
     console.print(_table(status))
@@ -123,10 +124,11 @@ def up(
 def down(settings: Settings, state: Path | None, prefix: str | None) -> None:
     """Stop every host and device of the lab and delete its namespaces."""
     started = time.monotonic()
-    state_dir = _state_dir(settings, state)
-    prefix = _prefix(state_dir, prefix)
-    Lab(LabSpec(state_dir, prefix=prefix)).down()
-    Console().print(f"Lab {prefix!r} is down ({time.monotonic() - started:.1f} s).", markup=False)
+    spec = _which(LabSpec(_state_dir(settings, state)), prefix)
+    Lab(spec).down()
+    Console().print(
+        f"Lab {spec.prefix!r} is down ({time.monotonic() - started:.1f} s).", markup=False
+    )
 
 
 @lab.command()
@@ -134,12 +136,11 @@ def down(settings: Settings, state: Path | None, prefix: str | None) -> None:
 @pass_settings
 def status(settings: Settings, state: Path | None, prefix: str | None) -> None:
     """Show which hosts and devices of the lab answer."""
-    state_dir = _state_dir(settings, state)
-    prefix = _prefix(state_dir, prefix)
-    lab_status = Lab(LabSpec(state_dir, prefix=prefix)).status()
+    spec = _which(LabSpec(_state_dir(settings, state)), prefix)
+    lab_status = Lab(spec).status()
     console = Console()
     if lab_status.seconds_to_start is None:
-        console.print(f"Lab {prefix!r} is not up: run `automator lab up`.", markup=False)
+        console.print(f"Lab {spec.prefix!r} is not up: run `automator lab up`.", markup=False)
         return
     console.print(_table(lab_status))
 
