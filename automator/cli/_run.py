@@ -10,7 +10,6 @@ from typing import TypeVar
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from automator.cli._app import (
     console,
@@ -21,7 +20,6 @@ from automator.cli._app import (
     pass_settings,
     requester,
 )
-from automator.cli._render import STATUS_STYLE, counts_line, results_table
 from automator.config import Settings
 from automator.errors import ConfigError
 from automator.guardrails import GuardrailPolicy
@@ -162,6 +160,16 @@ def run_with_progress(
 ) -> T:
     """Start a job (``start(on_progress, cancel)``) under a progress bar of ``total`` hosts
     and wait for it; Ctrl-C cancels it, a second Ctrl-C quits at once."""
+    # the bar (and the summary's tables, _print_summary) load when needed, not with the
+    # command: ``run`` has started ansible-playbook by then (~15 ms sooner)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     tracker = _Tracker()
     with Progress(
         TextColumn("[bold]{task.fields[name]}"),
@@ -193,6 +201,8 @@ def run_with_progress(
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from automator.cli._render import STATUS_STYLE, counts_line, results_table
+
     style = STATUS_STYLE.get(summary.status.value, "")
     console.print(f"\n[bold]run #{summary.run_id}[/]: [{style}]{summary.status.value}[/]")
     if summary.results:
