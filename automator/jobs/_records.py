@@ -132,6 +132,8 @@ class RunRecords:
             run.finished_at = self.clock()
             run.error = error
             run.counts = counts
+            # a held run's files have moved from the folder it started in to this one
+            run.artifacts_dir = str(artifacts)
             if results:
                 # one executemany, not an ORM object per host (a 300-device backup: 60 ms)
                 session.execute(

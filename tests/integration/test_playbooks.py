@@ -180,6 +180,9 @@ def test_a_held_playbook_touches_no_host_until_it_proceeds(lab, tmp_path):
     assert artifacts.parent.parent.name == str(summary.ticket_id)
     assert (artifacts / "status").read_text() == "successful"
     assert not (artifacts.parent / "runner" / "gate").exists()  # the FIFO does not stay
+    # and the run's record (what `tickets show` prints) names where they are now
+    (run,) = TicketService(pipeline.store).get(summary.ticket_id).runs
+    assert run.artifacts_dir == str(artifacts.parent)
 
 
 def test_a_held_playbook_the_gate_refuses_never_starts(lab, tmp_path):
